@@ -1,0 +1,114 @@
+import type { Clock } from "./clock.ts";
+import type { Effect } from "./effects.ts";
+import type { Finding } from "./gate.ts";
+import type { GantryConfig } from "./gantry-config.ts";
+import type { Release, ScanRecord, ServiceSlot } from "./release.ts";
+
+/** What Gantry needs to know about an App Runner service (adapter-neutral). */
+export interface ManagedService {
+  serviceArn: string;
+  serviceName: string;
+  status: string;
+  /** The image identifier App Runner runs now (tag or digest form). */
+  imageIdentifier: string;
+  autoDeploymentsEnabled: boolean;
+  tags: Record<string, string>;
+}
+
+export interface OperationSummary {
+  id: string;
+  type: string;
+  status: string;
+  startedAt?: Date;
+  endedAt?: Date;
+  updatedAt?: Date;
+}
+
+export interface AppRunnerPort {
+  /** Services tagged `gantry:managed=true`, with their tags and current image. */
+  listManagedServices(): Promise<ManagedService[]>;
+  describeService(serviceArn: string): Promise<ManagedService>;
+  /**
+   * UpdateService with the service's full SourceConfiguration (from DescribeService), only the
+   * ImageIdentifier changed and auto-deploy off. Returns App Runner's OperationId.
+   */
+  deployImage(serviceArn: string, imageIdentifier: string): Promise<{ operationId: string }>;
+  /** UpdateService setting AutoDeploymentsEnabled=false, nothing else. */
+  disableAutoDeploy(serviceArn: string): Promise<{ operationId: string }>;
+  /** Newest first, as App Runner returns them. */
+  listOperations(serviceArn: string): Promise<OperationSummary[]>;
+}
+
+export interface ScanFindingsPort {
+  /** Finding ids for one image: ECR DescribeImageScanFindings (basic) or Inspector2 ListFindings. */
+  listFindings(input: { repository: string; digest: string; scanner: "basic" | "enhanced" }): Promise<Finding[]>;
+}
+
+export interface JournalEntry {
+  serviceArn: string;
+  serviceName: string;
+  at: string;
+  type: Effect["type"];
+  digest?: string;
+  operationId?: string;
+  reasons?: string[];
+  message?: string;
+  actor?: string;
+  /** Stable key for idempotency: the same business fact is journaled once. */
+  key: string;
+}
+
+export type LedgerWrite =
+  | { kind: "put-release"; release: Release }
+  | { kind: "update-release"; release: Release; expectedVersion: number }
+  | { kind: "put-slot"; slot: ServiceSlot; expectedVersion: number | undefined }
+  | { kind: "journal"; entry: JournalEntry };
+
+/** Raised when a conditional write lost a race: re-read and decide again. */
+export class LedgerConflictError extends Error {
+  constructor(message = "ledger conditional write conflict") {
+    super(message);
+    this.name = "LedgerConflictError";
+  }
+}
+
+export interface LedgerPort {
+  getRelease(serviceArn: string, digest: string): Promise<Release | undefined>;
+  releasesByDigest(digest: string): Promise<Release[]>;
+  /** Newest first. */
+  releasesByService(serviceArn: string): Promise<Release[]>;
+  getSlot(serviceArn: string): Promise<ServiceSlot | undefined>;
+  getScan(repository: string, digest: string): Promise<ScanRecord | undefined>;
+  /** Idempotent: the first scan recorded for an image wins. Returns false when one existed. */
+  putScan(scan: ScanRecord): Promise<boolean>;
+  /** All-or-nothing; throws LedgerConflictError when any condition fails. Journal entries are idempotent. */
+  commit(writes: LedgerWrite[]): Promise<void>;
+  /** Newest first. */
+  history(serviceArn: string, limit?: number): Promise<JournalEntry[]>;
+}
+
+export interface Notification {
+  schemaVersion: 1;
+  kind: Effect["type"];
+  level: "info" | "warning" | "failure";
+  service?: string;
+  serviceArn?: string;
+  digest?: string;
+  releaseId?: string;
+  operationId?: string;
+  reasons: string[];
+  message: string;
+  at: string;
+}
+
+export interface NotifierPort {
+  publish(notification: Notification): Promise<void>;
+}
+
+export interface GantryDeps {
+  config: GantryConfig;
+  clock: Clock;
+  appRunner: AppRunnerPort;
+  ledger: LedgerPort;
+  findings: ScanFindingsPort;
+}

@@ -1,0 +1,66 @@
+import type { GateDecision, ScanEvidence } from "./gate.ts";
+
+/**
+ * A release candidate: one digest for one service. Its state only moves forward along
+ * awaiting-scan → (blocked | waiting | deploying) → (deployed | failed | rolled-back | superseded),
+ * plus `approved-override` when a person lifts a block. Every change is a conditional write on `version`.
+ */
+export type ReleaseState =
+  | "awaiting-scan"
+  | "blocked"
+  | "waiting"
+  | "deploying"
+  | "deployed"
+  | "failed"
+  | "rolled-back"
+  | "superseded";
+
+export interface Release {
+  serviceArn: string;
+  serviceName: string;
+  digest: string;
+  /** `<registry>/<repository>`: where the digest lives. */
+  registry: string;
+  repository: string;
+  tags: string[];
+  policyName: string;
+  policyVersion: string;
+  state: ReleaseState;
+  pushedAt: string;
+  scan?: ScanEvidence;
+  decision?: GateDecision & { decidedAt: string };
+  /** Set when a person approved it against the gate. */
+  override?: { actor: string; reason: string; at: string };
+  operationId?: string;
+  deployStartedAt?: string;
+  deployEndedAt?: string;
+  version: number;
+}
+
+/** Per-service serialisation: App Runner runs one operation at a time (FACTS §3). */
+export interface ServiceSlot {
+  serviceArn: string;
+  activeOperationId?: string;
+  activeDigest?: string;
+  /** The newest approved digest waiting for the active operation to end. */
+  waitingDigest?: string;
+  version: number;
+}
+
+export interface ScanRecord extends ScanEvidence {
+  repository: string;
+  digest: string;
+  tags: string[];
+  receivedAt: string;
+}
+
+export const TERMINAL_STATES: ReadonlySet<ReleaseState> = new Set([
+  "deployed",
+  "failed",
+  "rolled-back",
+  "superseded",
+]);
+
+export function releaseId(release: Pick<Release, "serviceName" | "digest">): string {
+  return `${release.serviceName}@${release.digest}`;
+}

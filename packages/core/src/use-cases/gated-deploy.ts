@@ -1,0 +1,251 @@
+import type { ImagePushed, ImageScanCompleted } from "../domain-events.ts";
+import type { Effect } from "../effects.ts";
+import { policyVersion } from "../gantry-config.ts";
+import { evaluateGate, needsFindingIds, type ScanEvidence } from "../gate.ts";
+import { ecrRegistry } from "../image-ref.ts";
+import { currentTag, resolvePolicy, tracksRepository } from "../managed-services.ts";
+import type { GantryDeps, ManagedService } from "../ports.ts";
+import type { Release, ScanRecord } from "../release.ts";
+import { followsTag } from "../tag-following.ts";
+import { withConflictRetry } from "./conflict-retry.ts";
+import { deployOrQueue, journal } from "./deploy-slot.ts";
+
+/**
+ * ECR push → one release candidate per managed service that tracks the repository and follows the
+ * pushed tag. Idempotent on service + digest. A scan that arrived first is applied at once.
+ */
+export async function onImagePushed(deps: GantryDeps, event: ImagePushed): Promise<Effect[]> {
+  const image = { account: event.account, region: event.region, repositoryName: event.repositoryName };
+  const services = (await deps.appRunner.listManagedServices()).filter((service) => tracksRepository(service, image));
+  if (services.length === 0) {
+    return [ignore(event.digest, `no managed service runs ${event.repositoryName}`)];
+  }
+  const effects: Effect[] = [];
+  for (const service of services) effects.push(...(await candidateFor(deps, service, event)));
+  return effects;
+}
+
+async function candidateFor(deps: GantryDeps, service: ManagedService, event: ImagePushed): Promise<Effect[]> {
+  const resolution = resolvePolicy(deps.config, service);
+  if (!resolution.ok) {
+    return [
+      {
+        type: "notify",
+        level: "warning",
+        service: service.serviceName,
+        serviceArn: service.serviceArn,
+        digest: event.digest,
+        reasons: [resolution.reason],
+        message: "push ignored: the service's policy is unknown",
+      },
+    ];
+  }
+  const tags = event.tag ? [event.tag] : [];
+  const history = await deps.ledger.releasesByService(service.serviceArn);
+  const followed = currentTag(service, history.find((release) => release.state === "deployed")?.tags);
+  if (!followsTag(resolution.policy.follow, tags, followed)) {
+    const why = event.tag ? `tag "${event.tag}" is not followed by policy ${resolution.policyName}` : "untagged push";
+    return [{ ...ignore(event.digest, why), service: service.serviceName, serviceArn: service.serviceArn }];
+  }
+
+  const effects: Effect[] = [];
+  if (service.autoDeploymentsEnabled) {
+    effects.push({
+      type: "drift",
+      level: "warning",
+      service: service.serviceName,
+      serviceArn: service.serviceArn,
+      reasons: ["App Runner auto-deploy is on: pushes deploy before any scan, bypassing the gate"],
+      message: "auto-deploy will be switched off by Gantry's next deploy (it deploys by digest with auto-deploy off)",
+    });
+  }
+
+  const release: Release = {
+    serviceArn: service.serviceArn,
+    serviceName: service.serviceName,
+    digest: event.digest,
+    registry: ecrRegistry(event.account, event.region),
+    repository: event.repositoryName,
+    tags,
+    policyName: resolution.policyName,
+    policyVersion: policyVersion(resolution.policy),
+    state: "awaiting-scan",
+    pushedAt: event.time.toISOString(),
+    version: 1,
+  };
+  const candidate: Effect = {
+    type: "candidate",
+    service: service.serviceName,
+    serviceArn: service.serviceArn,
+    digest: event.digest,
+    message: `release candidate ${event.repositoryName}${event.tag ? `:${event.tag}` : ""}, awaiting scan`,
+  };
+  const created = await createIfAbsent(deps, release, candidate);
+  if (created) effects.push(candidate);
+
+  const scan = await deps.ledger.getScan(event.repositoryName, event.digest);
+  if (scan) effects.push(...(await decide(deps, service.serviceArn, event.digest, scan)));
+  return effects;
+}
+
+async function createIfAbsent(deps: GantryDeps, release: Release, effect: Effect): Promise<boolean> {
+  if (await deps.ledger.getRelease(release.serviceArn, release.digest)) return false;
+  try {
+    await deps.ledger.commit([
+      { kind: "put-release", release },
+      journal(deps, release, effect, `candidate#${release.digest}`),
+    ]);
+    return true;
+  } catch (error) {
+    if ((error as Error).name === "LedgerConflictError") return false; // a duplicate delivery won
+    throw error;
+  }
+}
+
+/** Scan finished (either order with the push): record it, then decide every waiting candidate. */
+export async function onImageScanned(deps: GantryDeps, event: ImageScanCompleted): Promise<Effect[]> {
+  const record: ScanRecord = {
+    repository: event.repositoryName,
+    digest: event.digest,
+    tags: event.tags,
+    scanner: event.scanner,
+    scanStatus: event.scanStatus,
+    succeeded: event.succeeded,
+    severityCounts: event.severityCounts,
+    receivedAt: deps.clock.now().toISOString(),
+  };
+  await deps.ledger.putScan(record);
+  const scan = (await deps.ledger.getScan(event.repositoryName, event.digest)) ?? record;
+  const releases = (await deps.ledger.releasesByDigest(event.digest)).filter(
+    (release) => release.repository === event.repositoryName,
+  );
+  if (releases.length === 0) {
+    return [ignore(event.digest, "scan recorded; no release candidate for this image (yet)")];
+  }
+  const effects: Effect[] = [];
+  for (const release of releases) effects.push(...(await decide(deps, release.serviceArn, release.digest, scan)));
+  return effects;
+}
+
+/** Gate decision for one candidate, then deploy or block. Only `awaiting-scan` candidates are decided. */
+export async function decide(deps: GantryDeps, serviceArn: string, digest: string, scan: ScanEvidence): Promise<Effect[]> {
+  const decided = await withConflictRetry(async () => {
+    const release = await deps.ledger.getRelease(serviceArn, digest);
+    if (!release || release.state !== "awaiting-scan") return undefined;
+    const policy = deps.config.policies[release.policyName];
+    if (!policy) return undefined;
+    const now = deps.clock.now();
+    let evidence: ScanEvidence = scan;
+    if (needsFindingIds(policy, scan, now)) {
+      evidence = { ...scan, findings: await deps.findings.listFindings({ repository: release.repository, digest, scanner: scan.scanner }) };
+    }
+    const decision = evaluateGate(policy, evidence, now);
+    const blocked = decision.verdict === "block";
+    const effect: Effect = {
+      type: blocked ? "block" : "approve",
+      service: release.serviceName,
+      serviceArn,
+      digest,
+      level: blocked ? "warning" : decision.violations.length ? "warning" : "info",
+      reasons: blocked ? decision.violations : decision.violations.map((violation) => `would have blocked (audit mode): ${violation}`),
+      notes: decision.notes,
+      policy: release.policyName,
+      message: blocked
+        ? `blocked by policy ${release.policyName}`
+        : decision.violations.length
+          ? `audit mode: allowed, but policy ${release.policyName} would have blocked it`
+          : `scan passed policy ${release.policyName}`,
+    };
+    const updated: Release = {
+      ...release,
+      scan: { ...evidence },
+      decision: { ...decision, decidedAt: now.toISOString() },
+      state: blocked ? "blocked" : "awaiting-scan",
+      version: release.version + 1,
+    };
+    await deps.ledger.commit([
+      { kind: "update-release", release: updated, expectedVersion: release.version },
+      journal(deps, release, effect, `decision#${digest}`),
+    ]);
+    return { effect, blocked };
+  });
+  if (!decided) return [];
+  if (decided.blocked) return [decided.effect];
+  return [decided.effect, ...(await deployOrQueue(deps, serviceArn, digest))];
+}
+
+/** `gantry approve`: a person deploys a blocked digest; who and why are recorded. */
+export async function approveRelease(
+  deps: GantryDeps,
+  input: { serviceArn: string; digest: string; actor: string; reason: string },
+): Promise<Effect[]> {
+  if (!input.reason.trim()) throw new Error("an approval needs a reason");
+  const approved = await withConflictRetry(async () => {
+    const release = await deps.ledger.getRelease(input.serviceArn, input.digest);
+    if (!release) throw new Error(`no release ${input.digest} recorded for ${input.serviceArn}`);
+    if (release.state !== "blocked" && release.state !== "awaiting-scan") {
+      throw new Error(`release ${release.serviceName}@${input.digest} is ${release.state}; only blocked or awaiting-scan releases can be approved`);
+    }
+    const at = deps.clock.now().toISOString();
+    const effect: Effect = {
+      type: "approve",
+      service: release.serviceName,
+      serviceArn: release.serviceArn,
+      digest: input.digest,
+      actor: input.actor,
+      level: "warning",
+      reasons: [`approved by ${input.actor}: ${input.reason}`],
+      message: `override: ${input.actor} approved a ${release.state} release`,
+    };
+    await deps.ledger.commit([
+      {
+        kind: "update-release",
+        release: { ...release, state: "waiting", override: { actor: input.actor, reason: input.reason, at }, version: release.version + 1 },
+        expectedVersion: release.version,
+      },
+      journal(deps, release, effect, `approve#${input.digest}#${at}`),
+    ]);
+    return effect;
+  });
+  return [approved, ...(await deployOrQueue(deps, input.serviceArn, input.digest))];
+}
+
+/**
+ * Reconciler step: candidates whose scan never arrived. Ask the scanner directly first (only the
+ * event may have been lost); past the policy's timeout with still no result, block (fail closed).
+ */
+export async function expireScanTimeouts(
+  deps: GantryDeps,
+  lookupScan: (release: Release) => Promise<ScanEvidence | undefined>,
+  serviceArns: string[],
+): Promise<Effect[]> {
+  const effects: Effect[] = [];
+  const now = deps.clock.now();
+  for (const serviceArn of serviceArns) {
+    for (const release of await deps.ledger.releasesByService(serviceArn)) {
+      if (release.state !== "awaiting-scan") continue;
+      const policy = deps.config.policies[release.policyName];
+      if (!policy) continue;
+      const found = await lookupScan(release);
+      if (found) {
+        effects.push(...(await decide(deps, serviceArn, release.digest, found)));
+        continue;
+      }
+      const ageMinutes = (now.getTime() - new Date(release.pushedAt).getTime()) / 60_000;
+      if (ageMinutes < policy.scanTimeoutMinutes) continue;
+      effects.push(
+        ...(await decide(deps, serviceArn, release.digest, {
+          scanner: "basic",
+          scanStatus: `TIMED_OUT after ${policy.scanTimeoutMinutes} min`,
+          succeeded: false,
+          severityCounts: { CRITICAL: 0, HIGH: 0, MEDIUM: 0, LOW: 0, INFORMATIONAL: 0, UNDEFINED: 0 },
+        })),
+      );
+    }
+  }
+  return effects;
+}
+
+function ignore(digest: string, reason: string): Effect {
+  return { type: "ignore", digest, reasons: [reason], message: reason };
+}

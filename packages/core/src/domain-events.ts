@@ -38,6 +38,12 @@ export interface ImageScanCompleted extends EventEnvelope {
   /** True when the scan produced findings Gantry may judge (COMPLETE / INITIAL_SCAN_COMPLETE). */
   succeeded: boolean;
   severityCounts: SeverityCounts;
+  /**
+   * Inspector's `TOTAL`, verbatim, when sent. It can exceed the sum of `severityCounts` (AWS's own
+   * sample: TOTAL 158, 130 attributed), i.e. some findings came without a severity count; a gate that
+   * must fail closed can compare the two.
+   */
+  reportedTotal?: number;
 }
 
 export interface AppRunnerServiceRef {

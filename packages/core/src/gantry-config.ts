@@ -60,7 +60,14 @@ export const gantryConfigSchema = z
   .object({
     defaultPolicy: z.string().regex(tagValue, "policy names must be valid AWS tag values").default("default"),
     policies: z
-      .record(z.string().regex(tagValue, "policy names must be valid AWS tag values"), policy)
+      .record(z.string(), policy)
+      .superRefine((policies, context) => {
+        for (const name of Object.keys(policies)) {
+          if (!tagValue.test(name)) {
+            context.addIssue({ code: "custom", path: [name], message: `"${name}": policy names must be valid AWS tag values` });
+          }
+        }
+      })
       .default({}),
     /** Switch App Runner auto-deploy off when a managed service has it on (it bypasses the gate). */
     fixAutoDeployDrift: z.boolean().default(true),

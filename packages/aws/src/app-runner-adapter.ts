@@ -1,0 +1,131 @@
+import {
+  type AppRunnerClient,
+  DescribeServiceCommand,
+  ListOperationsCommand,
+  ListServicesCommand,
+  ListTagsForResourceCommand,
+  type Service,
+  type SourceConfiguration,
+  UpdateServiceCommand,
+  type UpdateServiceCommandInput,
+} from "@aws-sdk/client-apprunner";
+import { type AppRunnerPort, type Clock, isManaged, type ManagedService, type OperationSummary } from "@gantry/core";
+
+/**
+ * App Runner behind the core's port. Discovery (ListServices → ListTagsForResource →
+ * DescribeService) is cached for `discoveryTtlMs` because every push would otherwise walk the
+ * whole fleet; deploys always re-read the service first.
+ */
+export class AppRunnerAdapter implements AppRunnerPort {
+  #cache?: { until: number; services: ManagedService[] };
+
+  constructor(
+    private readonly client: AppRunnerClient,
+    private readonly clock: Clock,
+    private readonly discoveryTtlMs = 60_000,
+  ) {}
+
+  async listManagedServices(): Promise<ManagedService[]> {
+    const now = this.clock.now().getTime();
+    if (this.#cache && this.#cache.until > now) return this.#cache.services;
+    const services: ManagedService[] = [];
+    let NextToken: string | undefined;
+    do {
+      const page = await this.client.send(new ListServicesCommand({ NextToken, MaxResults: 20 }));
+      for (const summary of page.ServiceSummaryList ?? []) {
+        if (!summary.ServiceArn || summary.Status === "DELETED") continue;
+        const tags = await this.#tags(summary.ServiceArn);
+        if (!isManaged(tags)) continue;
+        services.push(toManaged(await this.#describe(summary.ServiceArn), tags));
+      }
+      NextToken = page.NextToken;
+    } while (NextToken);
+    this.#cache = { until: now + this.discoveryTtlMs, services };
+    return services;
+  }
+
+  async describeService(serviceArn: string): Promise<ManagedService> {
+    return toManaged(await this.#describe(serviceArn), await this.#tags(serviceArn));
+  }
+
+  async deployImage(serviceArn: string, imageIdentifier: string): Promise<{ operationId: string }> {
+    const service = await this.#describe(serviceArn);
+    return this.#update(deployImageInput(service, imageIdentifier));
+  }
+
+  async disableAutoDeploy(serviceArn: string): Promise<{ operationId: string }> {
+    const service = await this.#describe(serviceArn);
+    return this.#update({
+      ServiceArn: serviceArn,
+      SourceConfiguration: { ...sourceOf(service), AutoDeploymentsEnabled: false },
+    });
+  }
+
+  async listOperations(serviceArn: string): Promise<OperationSummary[]> {
+    const { OperationSummaryList = [] } = await this.client.send(
+      new ListOperationsCommand({ ServiceArn: serviceArn, MaxResults: 20 }),
+    );
+    return OperationSummaryList.map((operation) => ({
+      id: operation.Id ?? "",
+      type: operation.Type ?? "",
+      status: operation.Status ?? "",
+      ...(operation.StartedAt ? { startedAt: operation.StartedAt } : {}),
+      ...(operation.EndedAt ? { endedAt: operation.EndedAt } : {}),
+      ...(operation.UpdatedAt ? { updatedAt: operation.UpdatedAt } : {}),
+    }));
+  }
+
+  async #describe(serviceArn: string): Promise<Service> {
+    const { Service: service } = await this.client.send(new DescribeServiceCommand({ ServiceArn: serviceArn }));
+    if (!service) throw new Error(`DescribeService returned no service for ${serviceArn}`);
+    return service;
+  }
+
+  async #tags(serviceArn: string): Promise<Record<string, string>> {
+    const { Tags = [] } = await this.client.send(new ListTagsForResourceCommand({ ResourceArn: serviceArn }));
+    return Object.fromEntries(Tags.filter((tag) => tag.Key).map((tag) => [tag.Key as string, tag.Value ?? ""]));
+  }
+
+  async #update(input: UpdateServiceCommandInput): Promise<{ operationId: string }> {
+    const { OperationId } = await this.client.send(new UpdateServiceCommand(input));
+    if (!OperationId) throw new Error(`UpdateService returned no OperationId for ${input.ServiceArn}`);
+    this.#cache = undefined; // the service's image changed: rediscover on next push
+    return { operationId: OperationId };
+  }
+}
+
+/**
+ * The UpdateService input for a deploy by digest: the service's full SourceConfiguration as
+ * DescribeService returned it (omitting ImageConfiguration might reset port/env: FACTS §3), with
+ * only ImageIdentifier changed and auto-deploy off (it would bypass the gate: FACTS §0.3).
+ */
+export function deployImageInput(service: Service, imageIdentifier: string): UpdateServiceCommandInput {
+  const source = sourceOf(service);
+  if (!source.ImageRepository) {
+    throw new Error(`${service.ServiceName} is a source-code service; Gantry deploys image services only`);
+  }
+  return {
+    ServiceArn: service.ServiceArn,
+    SourceConfiguration: {
+      ...source,
+      ImageRepository: { ...source.ImageRepository, ImageIdentifier: imageIdentifier },
+      AutoDeploymentsEnabled: false,
+    },
+  };
+}
+
+function sourceOf(service: Service): SourceConfiguration {
+  if (!service.SourceConfiguration) throw new Error(`${service.ServiceName} has no SourceConfiguration`);
+  return service.SourceConfiguration;
+}
+
+function toManaged(service: Service, tags: Record<string, string>): ManagedService {
+  return {
+    serviceArn: service.ServiceArn ?? "",
+    serviceName: service.ServiceName ?? "",
+    status: service.Status ?? "",
+    imageIdentifier: service.SourceConfiguration?.ImageRepository?.ImageIdentifier ?? "",
+    autoDeploymentsEnabled: service.SourceConfiguration?.AutoDeploymentsEnabled ?? false,
+    tags,
+  };
+}

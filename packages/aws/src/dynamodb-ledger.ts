@@ -1,0 +1,194 @@
+import { TransactionCanceledException, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from "@aws-sdk/lib-dynamodb";
+import {
+  type JournalEntry,
+  LedgerConflictError,
+  type LedgerPort,
+  type LedgerWrite,
+  type Release,
+  type ScanRecord,
+  type ServiceSlot,
+} from "@gantry/core";
+import { LEDGER_KEYS } from "./ledger-tables.ts";
+
+type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
+
+const service = (serviceArn: string) => `SVC#${serviceArn}`;
+const releaseKey = (serviceArn: string, digest: string) => ({ pk: service(serviceArn), sk: `REL#${digest}` });
+const slotKey = (serviceArn: string) => ({ pk: service(serviceArn), sk: "SLOT" });
+const scanKey = (repository: string, digest: string) => ({ pk: `IMG#${repository}@${digest}`, sk: "SCAN" });
+
+/**
+ * The ledger on one DynamoDB table (single-table design):
+ * - release   pk SVC#<arn>  sk REL#<digest>   gsi1 DIGEST#<digest> / SVC#<arn>
+ * - slot      pk SVC#<arn>  sk SLOT           (the service's running operation and waiting digest)
+ * - journal   pk SVC#<arn>  sk LOG#<iso time>#<key>  (history, newest first by sort key)
+ * - scan      pk IMG#<repo>@<digest> sk SCAN
+ * Every state change is a conditional write on `version`; a multi-item change is one transaction.
+ */
+export class DynamoDbLedger implements LedgerPort {
+  readonly #documents: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    readonly tableName: string,
+  ) {
+    this.#documents = DynamoDBDocumentClient.from(client, {
+      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
+    });
+  }
+
+  async getRelease(serviceArn: string, digest: string): Promise<Release | undefined> {
+    const { Item } = await this.#documents.send(
+      new GetCommand({ TableName: this.tableName, Key: releaseKey(serviceArn, digest), ConsistentRead: true }),
+    );
+    return Item?.release as Release | undefined;
+  }
+
+  async releasesByDigest(digest: string): Promise<Release[]> {
+    const items = await this.#queryAll({
+      IndexName: LEDGER_KEYS.byDigestIndex,
+      KeyConditionExpression: "gsi1pk = :digest",
+      ExpressionAttributeValues: { ":digest": `DIGEST#${digest}` },
+    });
+    return items.map((item) => item.release as Release);
+  }
+
+  async releasesByService(serviceArn: string): Promise<Release[]> {
+    const items = await this.#queryAll({
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+      ExpressionAttributeValues: { ":pk": service(serviceArn), ":prefix": "REL#" },
+      ConsistentRead: true,
+    });
+    return items
+      .map((item) => item.release as Release)
+      .sort((a, b) => b.pushedAt.localeCompare(a.pushedAt) || b.digest.localeCompare(a.digest));
+  }
+
+  async getSlot(serviceArn: string): Promise<ServiceSlot | undefined> {
+    const { Item } = await this.#documents.send(
+      new GetCommand({ TableName: this.tableName, Key: slotKey(serviceArn), ConsistentRead: true }),
+    );
+    return Item?.slot as ServiceSlot | undefined;
+  }
+
+  async getScan(repository: string, digest: string): Promise<ScanRecord | undefined> {
+    const { Item } = await this.#documents.send(
+      new GetCommand({ TableName: this.tableName, Key: scanKey(repository, digest), ConsistentRead: true }),
+    );
+    return Item?.scan as ScanRecord | undefined;
+  }
+
+  async putScan(scan: ScanRecord): Promise<boolean> {
+    try {
+      await this.#documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...scanKey(scan.repository, scan.digest), scan },
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      );
+      return true;
+    } catch (error) {
+      if ((error as Error).name === "ConditionalCheckFailedException") return false;
+      throw error;
+    }
+  }
+
+  async commit(writes: LedgerWrite[]): Promise<void> {
+    if (writes.length === 0) return;
+    try {
+      await this.#documents.send(new TransactWriteCommand({ TransactItems: writes.map((write) => this.#toItem(write)) }));
+    } catch (error) {
+      if (error instanceof TransactionCanceledException && isConditionFailure(error)) {
+        throw new LedgerConflictError(`ledger write lost a race (${describe(writes)})`);
+      }
+      throw error;
+    }
+  }
+
+  async history(serviceArn: string, limit = 100): Promise<JournalEntry[]> {
+    const { Items = [] } = await this.#documents.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+        ExpressionAttributeValues: { ":pk": service(serviceArn), ":prefix": "LOG#" },
+        ScanIndexForward: false,
+        Limit: limit,
+      }),
+    );
+    return Items.map((item) => item.entry as JournalEntry);
+  }
+
+  #toItem(write: LedgerWrite): TransactItem {
+    const TableName = this.tableName;
+    switch (write.kind) {
+      case "put-release":
+        return {
+          Put: {
+            TableName,
+            Item: { ...releaseKey(write.release.serviceArn, write.release.digest), ...digestIndex(write.release), version: write.release.version, release: write.release },
+            ConditionExpression: "attribute_not_exists(pk)",
+          },
+        };
+      case "update-release":
+        return {
+          Put: {
+            TableName,
+            Item: { ...releaseKey(write.release.serviceArn, write.release.digest), ...digestIndex(write.release), version: write.release.version, release: write.release },
+            ConditionExpression: "version = :expected",
+            ExpressionAttributeValues: { ":expected": write.expectedVersion },
+          },
+        };
+      case "put-slot":
+        return {
+          Put: {
+            TableName,
+            Item: { ...slotKey(write.slot.serviceArn), version: write.slot.version, slot: write.slot },
+            ...(write.expectedVersion === undefined
+              ? { ConditionExpression: "attribute_not_exists(pk)" }
+              : { ConditionExpression: "version = :expected", ExpressionAttributeValues: { ":expected": write.expectedVersion } }),
+          },
+        };
+      case "journal":
+        return {
+          Put: {
+            TableName,
+            Item: { pk: service(write.entry.serviceArn), sk: `LOG#${write.entry.at}#${write.entry.key}`, entry: write.entry },
+          },
+        };
+    }
+  }
+
+  async #queryAll(input: Omit<ConstructorParameters<typeof QueryCommand>[0], "TableName">) {
+    const items: Record<string, unknown>[] = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#documents.send(new QueryCommand({ ...input, TableName: this.tableName, ExclusiveStartKey }));
+      items.push(...(page.Items ?? []));
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return items;
+  }
+}
+
+function digestIndex(release: Release) {
+  return { gsi1pk: `DIGEST#${release.digest}`, gsi1sk: service(release.serviceArn) };
+}
+
+function isConditionFailure(error: TransactionCanceledException): boolean {
+  return (error.CancellationReasons ?? []).some(
+    (reason) => reason.Code === "ConditionalCheckFailed" || reason.Code === "TransactionConflict",
+  );
+}
+
+function describe(writes: LedgerWrite[]): string {
+  return writes.map((write) => write.kind).join(", ");
+}

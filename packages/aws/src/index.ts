@@ -1,0 +1,5 @@
+export * from "./app-runner-adapter.ts";
+export * from "./dynamodb-ledger.ts";
+export * from "./ledger-tables.ts";
+export * from "./scan-findings-adapter.ts";
+export * from "./sns-notifier.ts";

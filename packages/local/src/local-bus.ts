@@ -1,0 +1,68 @@
+import { compileEventPattern, type EventBridgeEvent, type GantryRule, type RuleTarget } from "@gantry/events";
+import type { TimerClock } from "./virtual-clock.ts";
+
+export type BusTarget = (event: EventBridgeEvent) => Promise<unknown>;
+
+export interface Delivery {
+  rule: string;
+  target: RuleTarget;
+  event: EventBridgeEvent;
+  attempt: number;
+  outcome: "ok" | "error" | "dead-letter";
+  error?: string;
+}
+
+/** Lambda's asynchronous invocation retries a failing function twice, after 1 and 2 minutes (FACTS §6). */
+const RETRY_DELAYS_MS = [60_000, 120_000];
+
+/**
+ * The sandbox's EventBridge default bus: the same rules (patterns as data) and the same matcher as
+ * production, delivering to the real handlers asynchronously on the sandbox clock, with Lambda's
+ * async retry behaviour and a dead-letter list for events that still fail.
+ */
+export class LocalBus {
+  readonly deliveries: Delivery[] = [];
+  readonly deadLetters: Delivery[] = [];
+  readonly #rules;
+
+  constructor(
+    rules: readonly GantryRule[],
+    private readonly targets: Record<RuleTarget, BusTarget>,
+    private readonly clock: TimerClock,
+  ) {
+    this.#rules = rules.map((rule) => ({ rule, pattern: compileEventPattern(rule.pattern) }));
+  }
+
+  /** PutEvents: returns the rules the event matched; delivery happens on the clock. */
+  publish(event: EventBridgeEvent): string[] {
+    const matched = this.#rules.filter(({ pattern }) => pattern.matches(event));
+    for (const { rule } of matched) this.#deliver(rule, event, 1, 0);
+    return matched.map(({ rule }) => rule.name);
+  }
+
+  #deliver(rule: GantryRule, event: EventBridgeEvent, attempt: number, delayMs: number): void {
+    this.clock.schedule(
+      delayMs,
+      async () => {
+        try {
+          await this.targets[rule.target](event);
+          this.deliveries.push({ rule: rule.name, target: rule.target, event, attempt, outcome: "ok" });
+        } catch (error) {
+          const delivery: Delivery = {
+            rule: rule.name,
+            target: rule.target,
+            event,
+            attempt,
+            outcome: "error",
+            error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+          };
+          this.deliveries.push(delivery);
+          const retryDelay = RETRY_DELAYS_MS[attempt - 1];
+          if (retryDelay === undefined) this.deadLetters.push({ ...delivery, outcome: "dead-letter" });
+          else this.#deliver(rule, event, attempt + 1, retryDelay);
+        }
+      },
+      `deliver ${rule.name} → ${rule.target} (attempt ${attempt})`,
+    );
+  }
+}

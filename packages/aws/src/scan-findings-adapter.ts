@@ -1,6 +1,9 @@
 import { DescribeImageScanFindingsCommand, type ECRClient } from "@aws-sdk/client-ecr";
 import { type Inspector2Client, ListFindingsCommand } from "@aws-sdk/client-inspector2";
-import type { Finding, ScanFindingsPort } from "@gantry/core";
+import { type Finding, SEVERITIES, type ScanEvidence, type ScanFindingsPort, type SeverityCounts } from "@gantry/core";
+
+/** ECR scan statuses that mean "no result yet": keep waiting (the timeout still applies). */
+const PENDING_SCAN = new Set(["IN_PROGRESS", "PENDING"]);
 
 /** Finding ids, read only when a CVE exception could change the verdict (gate.needsFindingIds). */
 export class ScanFindingsAdapter implements ScanFindingsPort {
@@ -11,6 +14,24 @@ export class ScanFindingsAdapter implements ScanFindingsPort {
 
   async listFindings(input: { repository: string; digest: string; scanner: "basic" | "enhanced" }): Promise<Finding[]> {
     return input.scanner === "basic" ? this.#basic(input) : this.#enhanced(input);
+  }
+
+  async describeScan({ repository, digest }: { repository: string; digest: string }): Promise<ScanEvidence | undefined> {
+    try {
+      const page = await this.ecr.send(
+        new DescribeImageScanFindingsCommand({ repositoryName: repository, imageId: { imageDigest: digest }, maxResults: 1 }),
+      );
+      const status = page.imageScanStatus?.status ?? "UNKNOWN";
+      if (PENDING_SCAN.has(status)) return undefined;
+      const raw = page.imageScanFindings?.findingSeverityCounts ?? {};
+      const severityCounts = Object.fromEntries(SEVERITIES.map((severity) => [severity, raw[severity] ?? 0])) as SeverityCounts;
+      // Enhanced scanning reports ACTIVE once Inspector has scanned the image.
+      const succeeded = status === "COMPLETE" || status === "ACTIVE";
+      return { scanner: status === "ACTIVE" ? "enhanced" : "basic", scanStatus: status, succeeded, severityCounts };
+    } catch (error) {
+      if ((error as Error).name === "ScanNotFoundException") return undefined;
+      throw error;
+    }
   }
 
   async #basic({ repository, digest }: { repository: string; digest: string }): Promise<Finding[]> {

@@ -13,3 +13,4 @@ export * from "./use-cases/conflict-retry.ts";
 export * from "./use-cases/deploy-slot.ts";
 export * from "./use-cases/gated-deploy.ts";
 export * from "./use-cases/operation-events.ts";
+export * from "./use-cases/reconcile.ts";

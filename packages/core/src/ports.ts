@@ -1,6 +1,6 @@
 import type { Clock } from "./clock.ts";
 import type { Effect } from "./effects.ts";
-import type { Finding } from "./gate.ts";
+import type { Finding, ScanEvidence } from "./gate.ts";
 import type { GantryConfig } from "./gantry-config.ts";
 import type { Release, ScanRecord, ServiceSlot } from "./release.ts";
 
@@ -40,6 +40,11 @@ export interface AppRunnerPort {
 }
 
 export interface ScanFindingsPort {
+  /**
+   * Ask ECR directly for an image's scan result (the reconciler does, in case only the event was
+   * lost). Undefined while no scan has finished.
+   */
+  describeScan(input: { repository: string; digest: string }): Promise<ScanEvidence | undefined>;
   /** Finding ids for one image: ECR DescribeImageScanFindings (basic) or Inspector2 ListFindings. */
   listFindings(input: { repository: string; digest: string; scanner: "basic" | "enhanced" }): Promise<Finding[]>;
 }

@@ -21,11 +21,10 @@ export interface SandboxOptions {
   region?: string;
 }
 
-export interface TimelineEntry {
-  at: Date;
-  source: string;
-  effect: Effect;
-}
+/** One line of what happened: an event on the bus, or an effect a handler produced. */
+export type TimelineEntry =
+  | { at: Date; source: string; effect: Effect; event?: undefined }
+  | { at: Date; source: string; event: EventBridgeEvent; rules: string[]; effect?: undefined };
 
 export interface SandboxService {
   name: string;
@@ -88,12 +87,13 @@ export class Sandbox {
       await createIdempotencyTable(dynamodbClient, tables.idempotency);
 
       let bus: LocalBus | undefined;
+      const timeline: TimelineEntry[] = [];
       const appRunner = new AppRunnerEmulator({
         clock,
         accountId,
         region,
         emit: (event) => {
-          bus?.publish(event);
+          if (bus) timeline.push({ at: clock.now(), source: "aws.apprunner", event, rules: bus.publish(event) });
         },
       });
       cleanups.push(async () => appRunner.dispose());
@@ -117,7 +117,6 @@ export class Sandbox {
         GANTRY_DYNAMODB_ENDPOINT: dynamodbEndpoint,
         GANTRY_SNS_ENDPOINT: snsEndpoint,
       });
-      const timeline: TimelineEntry[] = [];
       const context = buildAppContext(runtime, config, {
         clock,
         credentials: localCredentials,
@@ -229,7 +228,9 @@ export class Sandbox {
   }
 
   publish(event: EventBridgeEvent): string[] {
-    return this.bus.publish(event);
+    const rules = this.bus.publish(event);
+    this.timeline.push({ at: this.clock.now(), source: event.source, event, rules });
+    return rules;
   }
 
   /**
@@ -256,7 +257,7 @@ export class Sandbox {
   }
 
   effects(): Effect[] {
-    return this.timeline.map((entry) => entry.effect);
+    return this.timeline.flatMap((entry) => (entry.effect ? [entry.effect] : []));
   }
 
   async stop(): Promise<void> {

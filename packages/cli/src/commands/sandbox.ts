@@ -1,0 +1,70 @@
+import { createHash } from "node:crypto";
+import { Sandbox, type SandboxImage } from "@gantry/local";
+import type { CommandIo } from "./test-pattern.ts";
+import { formatTimelineEntry } from "../timeline.ts";
+
+const digestOf = (text: string) => `sha256:${createHash("sha256").update(text).digest("hex")}`;
+
+/**
+ * `npm start` / `gantry sandbox [--once]`: start everything locally, replay a short story, print
+ * what the control plane did. Without --once the sandbox stays up for poking until Ctrl-C.
+ */
+export async function sandboxCommand(args: string[], io: CommandIo): Promise<number> {
+  const once = args.includes("--once");
+  io.stdout("Starting the Gantry sandbox: DynamoDB Local, App Runner + ECR emulators, local SNS, in-process bus…");
+  const sandbox = await Sandbox.start({
+    config: {
+      policies: {
+        strict: { maxFindings: { CRITICAL: 0, HIGH: 0 }, scanTimeoutMinutes: 20 },
+      },
+    },
+  });
+  try {
+    let printed = 0;
+    const flush = () => {
+      for (; printed < sandbox.timeline.length; printed++) io.stdout(formatTimelineEntry(sandbox.timeline[printed]!));
+    };
+
+    io.stdout("");
+    io.stdout("Fleet: 'storefront' follows web:prod (default policy: block on any CRITICAL);");
+    io.stdout("       'payments' follows api:prod under policy 'strict' (no CRITICAL, no HIGH).");
+    sandbox.createService({ name: "storefront", image: "web:prod" });
+    sandbox.createService({ name: "payments", image: "api:prod", tags: { "gantry:policy": "strict" } });
+
+    const story: { title: string; image: SandboxImage }[] = [
+      { title: "A clean web image is pushed to web:prod", image: { repository: "web", digest: digestOf("web v2"), tags: ["prod"] } },
+      {
+        title: "An api image with a HIGH finding is pushed to api:prod",
+        image: { repository: "api", digest: digestOf("api v7"), tags: ["prod"], findings: [{ id: "CVE-2026-1234", severity: "HIGH" }] },
+      },
+      { title: "A web image lands on a tag nobody follows", image: { repository: "web", digest: digestOf("web dev"), tags: ["dev"] } },
+    ];
+    for (const { title, image } of story) {
+      io.stdout("");
+      io.stdout(`── ${title}`);
+      sandbox.putImage(image);
+      for (const event of sandbox.pushEvents(image)) sandbox.publish(event);
+      await sandbox.clock.advance(90_000);
+      sandbox.publish(sandbox.scanEvent(image));
+      await sandbox.settle();
+      flush();
+    }
+
+    io.stdout("");
+    io.stdout("Where the fleet stands now:");
+    for (const { service } of sandbox.appRunner.snapshot().services) {
+      const source = service.SourceConfiguration as { ImageRepository?: { ImageIdentifier?: string }; AutoDeploymentsEnabled?: boolean };
+      io.stdout(`  ${service.ServiceName}: ${service.Status}, image ${source.ImageRepository?.ImageIdentifier}, auto-deploy ${source.AutoDeploymentsEnabled ? "on" : "off"}`);
+    }
+    io.stdout(`  notifications published to SNS: ${sandbox.sns.messages.length}`);
+    if (sandbox.bus.deadLetters.length > 0) io.stdout(`  dead letters: ${sandbox.bus.deadLetters.length}`);
+
+    if (once) return sandbox.bus.deadLetters.length === 0 ? 0 : 1;
+    io.stdout("");
+    io.stdout("The sandbox keeps running (Ctrl-C to stop).");
+    await new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
+    return 0;
+  } finally {
+    await sandbox.stop();
+  }
+}

@@ -1,0 +1,46 @@
+import type { CommandIo } from "./commands/test-pattern.ts";
+
+type Command = (args: string[], io: CommandIo) => Promise<number>;
+
+const io: CommandIo = {
+  stdout: (line) => process.stdout.write(`${line}\n`),
+  stderr: (line) => process.stderr.write(`${line}\n`),
+};
+
+// Commands load lazily: `test-pattern` should not pay for the AWS SDK and the sandbox.
+const COMMANDS: Record<string, { usage: string; load: () => Promise<Command> }> = {
+  sandbox: {
+    usage: "sandbox [--once]                           run Gantry locally and replay the demo",
+    load: async () => (await import("./commands/sandbox.ts")).sandboxCommand,
+  },
+  "test-pattern": {
+    usage: "test-pattern <pattern.json> <event.json>   does an EventBridge pattern match an event?",
+    load: async () => (await import("./commands/test-pattern.ts")).testPatternCommand,
+  },
+};
+
+export async function main(argv: string[]): Promise<number> {
+  // Locally, the handlers' CloudWatch EMF metrics and INFO logs would bury the timeline.
+  process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
+  process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
+  const [name, ...args] = argv;
+  const command = name ? COMMANDS[name] : undefined;
+  if (!command) {
+    const asked = name === "help" || name === "--help" || name === "-h";
+    if (name && !asked) io.stderr(`gantry: unknown command "${name}"`);
+    io.stderr("usage: gantry <command>");
+    for (const { usage } of Object.values(COMMANDS)) io.stderr(`  gantry ${usage}`);
+    return asked ? 0 : 2;
+  }
+  try {
+    return await (await command.load())(args, io);
+  } catch (error) {
+    io.stderr(`gantry ${name}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+    return 1;
+  }
+}
+
+// `tsx packages/cli/src/main.ts …` (npm start) runs this file directly.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -1,0 +1,64 @@
+import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
+import { AppRunnerClient } from "@aws-sdk/client-apprunner";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { ECRClient } from "@aws-sdk/client-ecr";
+import { Inspector2Client } from "@aws-sdk/client-inspector2";
+import { SNSClient } from "@aws-sdk/client-sns";
+import { AppRunnerAdapter, DynamoDbLedger, ScanFindingsAdapter, SnsNotifier } from "@gantry/aws";
+import { type Clock, type GantryConfig, type GantryDeps, type NotifierPort, systemClock } from "@gantry/core";
+import type { RuntimeConfig } from "./runtime-config.ts";
+
+/** Everything a handler needs, built once per cold start. */
+export interface AppContext {
+  deps: GantryDeps;
+  notifier: NotifierPort;
+  idempotencyStore: DynamoDBPersistenceLayer;
+  /** Lets the sandbox watch what each invocation did; unset in Lambda. */
+  observe?: (functionName: string, effects: import("@gantry/core").Effect[]) => void;
+}
+
+export interface BuildOptions {
+  clock?: Clock;
+  /** Static credentials for local endpoints (emulators accept any); Lambda uses its role. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  observe?: AppContext["observe"];
+  /** SDK attempts; the sandbox lowers it so injected throttling reaches the handler's classifier. */
+  maxAttempts?: number;
+}
+
+/**
+ * The composition root: the only place that knows which adapter implements which port. Endpoint
+ * overrides come from the validated runtime config (the sandbox points them at the emulators).
+ */
+export function buildAppContext(
+  runtime: RuntimeConfig,
+  config: GantryConfig,
+  options: BuildOptions = {},
+): AppContext {
+  const clock = options.clock ?? systemClock;
+  const base = {
+    region: runtime.region,
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
+  };
+  const at = (endpoint: string | undefined) => (endpoint ? { ...base, endpoint } : base);
+  const dynamodb = new DynamoDBClient(at(runtime.endpoints.dynamodb));
+  return {
+    deps: {
+      config,
+      clock,
+      appRunner: new AppRunnerAdapter(new AppRunnerClient(at(runtime.endpoints.apprunner)), clock),
+      ledger: new DynamoDbLedger(dynamodb, runtime.ledgerTable),
+      findings: new ScanFindingsAdapter(
+        new ECRClient(at(runtime.endpoints.ecr)),
+        new Inspector2Client(at(runtime.endpoints.inspector)),
+      ),
+    },
+    notifier: new SnsNotifier(new SNSClient(at(runtime.endpoints.sns)), runtime.topicArn),
+    idempotencyStore: new DynamoDBPersistenceLayer({
+      tableName: runtime.idempotencyTable,
+      awsSdkV3Client: dynamodb,
+    }),
+    ...(options.observe ? { observe: options.observe } : {}),
+  };
+}

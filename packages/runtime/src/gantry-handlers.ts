@@ -1,0 +1,95 @@
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import {
+  type Effect,
+  onAppRunnerEvent,
+  onImagePushed,
+  onImageScanned,
+  reconcile,
+  toNotification,
+} from "@gantry/core";
+import {
+  EventContractError,
+  parseAppRunnerOperationStatusEvent,
+  parseAppRunnerServiceStatusEvent,
+  parseAwsEvent,
+  parseEcrImagePushEvent,
+} from "@gantry/events";
+import type { AppContext } from "./composition-root.ts";
+import { gantryHandler } from "./handler.ts";
+import { logger, metrics } from "./observability.ts";
+
+type ContextProvider = () => AppContext;
+
+/**
+ * Publishes what a use case did. The decision is already committed to the ledger; a notification
+ * that cannot be published is logged and counted (the journal keeps the fact), never retried by
+ * re-running a decision that would not run twice anyway.
+ */
+async function announce(context: AppContext, functionName: string, effects: Effect[]): Promise<Effect[]> {
+  context.observe?.(functionName, effects);
+  for (const effect of effects) {
+    metrics.addMetric(`Effect_${effect.type}`, MetricUnit.Count, 1);
+    const notification = toNotification(effect, context.deps.clock.now());
+    if (!notification) continue;
+    try {
+      await context.notifier.publish(notification);
+    } catch (error) {
+      metrics.addMetric("NotificationFailures", MetricUnit.Count, 1);
+      logger.error("notification not published", {
+        kind: notification.kind,
+        error: (error as Error).message,
+      });
+    }
+  }
+  return effects;
+}
+
+function parseImageScan(raw: unknown) {
+  const event = parseAwsEvent(raw);
+  if (event.kind !== "image-scan-completed") {
+    throw new EventContractError({
+      field: "detail-type",
+      reason: `expected an image scan event, got ${event.kind}`,
+    });
+  }
+  return event;
+}
+
+function parseAppRunnerEvent(raw: unknown) {
+  const detailType = (raw as { "detail-type"?: unknown } | null)?.["detail-type"];
+  return detailType === "AppRunner Service Status Change"
+    ? parseAppRunnerServiceStatusEvent(raw)
+    : parseAppRunnerOperationStatusEvent(raw);
+}
+
+/** The four event-driven functions, over one lazily built context (built at first invoke). */
+export function createGantryHandlers(provide: ContextProvider) {
+  const idempotency = () => ({ persistenceStore: provide().idempotencyStore });
+  return {
+    imagePush: gantryHandler({
+      name: "image-push",
+      parse: parseEcrImagePushEvent,
+      idempotency: idempotency(),
+      handle: async (event) => announce(provide(), "image-push", await onImagePushed(provide().deps, event)),
+    }),
+    imageScan: gantryHandler({
+      name: "image-scan",
+      parse: parseImageScan,
+      idempotency: idempotency(),
+      handle: async (event) => announce(provide(), "image-scan", await onImageScanned(provide().deps, event)),
+    }),
+    appRunnerEvent: gantryHandler({
+      name: "apprunner-event",
+      parse: parseAppRunnerEvent,
+      idempotency: idempotency(),
+      handle: async (event) =>
+        announce(provide(), "apprunner-event", await onAppRunnerEvent(provide().deps, event)),
+    }),
+    reconcile: gantryHandler({
+      name: "reconcile",
+      parse: (raw: unknown) => raw,
+      idempotency: false,
+      handle: async () => announce(provide(), "reconcile", await reconcile(provide().deps)),
+    }),
+  };
+}

@@ -9,7 +9,13 @@ import {
   UpdateServiceCommand,
   type UpdateServiceCommandInput,
 } from "@aws-sdk/client-apprunner";
-import { type AppRunnerPort, type Clock, isManaged, type ManagedService, type OperationSummary } from "@gantry/core";
+import {
+  type AppRunnerPort,
+  type Clock,
+  isManaged,
+  type ManagedService,
+  type OperationSummary,
+} from "@gantry/core";
 
 /**
  * App Runner behind the core's port. Discovery (ListServices → ListTagsForResource →
@@ -76,14 +82,18 @@ export class AppRunnerAdapter implements AppRunnerPort {
   }
 
   async #describe(serviceArn: string): Promise<Service> {
-    const { Service: service } = await this.client.send(new DescribeServiceCommand({ ServiceArn: serviceArn }));
+    const { Service: service } = await this.client.send(
+      new DescribeServiceCommand({ ServiceArn: serviceArn }),
+    );
     if (!service) throw new Error(`DescribeService returned no service for ${serviceArn}`);
     return service;
   }
 
   async #tags(serviceArn: string): Promise<Record<string, string>> {
     const { Tags = [] } = await this.client.send(new ListTagsForResourceCommand({ ResourceArn: serviceArn }));
-    return Object.fromEntries(Tags.filter((tag) => tag.Key).map((tag) => [tag.Key as string, tag.Value ?? ""]));
+    return Object.fromEntries(
+      Tags.filter((tag) => tag.Key).map((tag) => [tag.Key as string, tag.Value ?? ""]),
+    );
   }
 
   async #update(input: UpdateServiceCommandInput): Promise<{ operationId: string }> {

@@ -1,4 +1,4 @@
-import { TransactionCanceledException, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { type DynamoDBClient, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import {
   DynamoDBDocumentClient,
   GetCommand,
@@ -47,7 +47,11 @@ export class DynamoDbLedger implements LedgerPort {
 
   async getRelease(serviceArn: string, digest: string): Promise<Release | undefined> {
     const { Item } = await this.#documents.send(
-      new GetCommand({ TableName: this.tableName, Key: releaseKey(serviceArn, digest), ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.tableName,
+        Key: releaseKey(serviceArn, digest),
+        ConsistentRead: true,
+      }),
     );
     return Item?.release as Release | undefined;
   }
@@ -105,7 +109,9 @@ export class DynamoDbLedger implements LedgerPort {
   async commit(writes: LedgerWrite[]): Promise<void> {
     if (writes.length === 0) return;
     try {
-      await this.#documents.send(new TransactWriteCommand({ TransactItems: writes.map((write) => this.#toItem(write)) }));
+      await this.#documents.send(
+        new TransactWriteCommand({ TransactItems: writes.map((write) => this.#toItem(write)) }),
+      );
     } catch (error) {
       if (error instanceof TransactionCanceledException && isConditionFailure(error)) {
         throw new LedgerConflictError(`ledger write lost a race (${describe(writes)})`);
@@ -134,7 +140,12 @@ export class DynamoDbLedger implements LedgerPort {
         return {
           Put: {
             TableName,
-            Item: { ...releaseKey(write.release.serviceArn, write.release.digest), ...digestIndex(write.release), version: write.release.version, release: write.release },
+            Item: {
+              ...releaseKey(write.release.serviceArn, write.release.digest),
+              ...digestIndex(write.release),
+              version: write.release.version,
+              release: write.release,
+            },
             ConditionExpression: "attribute_not_exists(pk)",
           },
         };
@@ -142,7 +153,12 @@ export class DynamoDbLedger implements LedgerPort {
         return {
           Put: {
             TableName,
-            Item: { ...releaseKey(write.release.serviceArn, write.release.digest), ...digestIndex(write.release), version: write.release.version, release: write.release },
+            Item: {
+              ...releaseKey(write.release.serviceArn, write.release.digest),
+              ...digestIndex(write.release),
+              version: write.release.version,
+              release: write.release,
+            },
             ConditionExpression: "version = :expected",
             ExpressionAttributeValues: { ":expected": write.expectedVersion },
           },
@@ -154,14 +170,21 @@ export class DynamoDbLedger implements LedgerPort {
             Item: { ...slotKey(write.slot.serviceArn), version: write.slot.version, slot: write.slot },
             ...(write.expectedVersion === undefined
               ? { ConditionExpression: "attribute_not_exists(pk)" }
-              : { ConditionExpression: "version = :expected", ExpressionAttributeValues: { ":expected": write.expectedVersion } }),
+              : {
+                  ConditionExpression: "version = :expected",
+                  ExpressionAttributeValues: { ":expected": write.expectedVersion },
+                }),
           },
         };
       case "journal":
         return {
           Put: {
             TableName,
-            Item: { pk: service(write.entry.serviceArn), sk: `LOG#${write.entry.at}#${write.entry.key}`, entry: write.entry },
+            Item: {
+              pk: service(write.entry.serviceArn),
+              sk: `LOG#${write.entry.at}#${write.entry.key}`,
+              entry: write.entry,
+            },
           },
         };
     }
@@ -171,7 +194,9 @@ export class DynamoDbLedger implements LedgerPort {
     const items: Record<string, unknown>[] = [];
     let ExclusiveStartKey: Record<string, unknown> | undefined;
     do {
-      const page = await this.#documents.send(new QueryCommand({ ...input, TableName: this.tableName, ExclusiveStartKey }));
+      const page = await this.#documents.send(
+        new QueryCommand({ ...input, TableName: this.tableName, ExclusiveStartKey }),
+      );
       items.push(...(page.Items ?? []));
       ExclusiveStartKey = page.LastEvaluatedKey;
     } while (ExclusiveStartKey);

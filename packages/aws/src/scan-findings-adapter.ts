@@ -1,9 +1,20 @@
 import { DescribeImageScanFindingsCommand, type ECRClient } from "@aws-sdk/client-ecr";
 import { type Inspector2Client, ListFindingsCommand } from "@aws-sdk/client-inspector2";
-import { type Finding, SEVERITIES, type ScanEvidence, type ScanFindingsPort, type SeverityCounts } from "@gantry/core";
+import {
+  type Finding,
+  type ScanEvidence,
+  type ScanFindingsPort,
+  SEVERITIES,
+  type SeverityCounts,
+} from "@gantry/core";
 
 /** ECR scan statuses that mean "no result yet": keep waiting (the timeout still applies). */
 const PENDING_SCAN = new Set(["IN_PROGRESS", "PENDING"]);
+const NO_SCAN_ERRORS = new Set([
+  "ScanNotFoundException",
+  "ImageNotFoundException",
+  "RepositoryNotFoundException",
+]);
 
 /** Finding ids, read only when a CVE exception could change the verdict (gate.needsFindingIds). */
 export class ScanFindingsAdapter implements ScanFindingsPort {
@@ -12,24 +23,46 @@ export class ScanFindingsAdapter implements ScanFindingsPort {
     private readonly inspector: Inspector2Client,
   ) {}
 
-  async listFindings(input: { repository: string; digest: string; scanner: "basic" | "enhanced" }): Promise<Finding[]> {
+  async listFindings(input: {
+    repository: string;
+    digest: string;
+    scanner: "basic" | "enhanced";
+  }): Promise<Finding[]> {
     return input.scanner === "basic" ? this.#basic(input) : this.#enhanced(input);
   }
 
-  async describeScan({ repository, digest }: { repository: string; digest: string }): Promise<ScanEvidence | undefined> {
+  async describeScan({
+    repository,
+    digest,
+  }: {
+    repository: string;
+    digest: string;
+  }): Promise<ScanEvidence | undefined> {
     try {
       const page = await this.ecr.send(
-        new DescribeImageScanFindingsCommand({ repositoryName: repository, imageId: { imageDigest: digest }, maxResults: 1 }),
+        new DescribeImageScanFindingsCommand({
+          repositoryName: repository,
+          imageId: { imageDigest: digest },
+          maxResults: 1,
+        }),
       );
       const status = page.imageScanStatus?.status ?? "UNKNOWN";
       if (PENDING_SCAN.has(status)) return undefined;
       const raw = page.imageScanFindings?.findingSeverityCounts ?? {};
-      const severityCounts = Object.fromEntries(SEVERITIES.map((severity) => [severity, raw[severity] ?? 0])) as SeverityCounts;
+      const severityCounts = Object.fromEntries(
+        SEVERITIES.map((severity) => [severity, raw[severity] ?? 0]),
+      ) as SeverityCounts;
       // Enhanced scanning reports ACTIVE once Inspector has scanned the image.
       const succeeded = status === "COMPLETE" || status === "ACTIVE";
-      return { scanner: status === "ACTIVE" ? "enhanced" : "basic", scanStatus: status, succeeded, severityCounts };
+      return {
+        scanner: status === "ACTIVE" ? "enhanced" : "basic",
+        scanStatus: status,
+        succeeded,
+        severityCounts,
+      };
     } catch (error) {
-      if ((error as Error).name === "ScanNotFoundException") return undefined;
+      // No scan (yet), or the image or repository is gone: nothing to decide on; the timeout applies.
+      if (NO_SCAN_ERRORS.has((error as Error).name)) return undefined;
       throw error;
     }
   }
@@ -39,7 +72,11 @@ export class ScanFindingsAdapter implements ScanFindingsPort {
     let nextToken: string | undefined;
     do {
       const page = await this.ecr.send(
-        new DescribeImageScanFindingsCommand({ repositoryName: repository, imageId: { imageDigest: digest }, nextToken }),
+        new DescribeImageScanFindingsCommand({
+          repositoryName: repository,
+          imageId: { imageDigest: digest },
+          nextToken,
+        }),
       );
       for (const finding of page.imageScanFindings?.findings ?? []) {
         if (finding.name) findings.push({ id: finding.name, severity: finding.severity ?? "UNDEFINED" });

@@ -17,11 +17,16 @@ export class SnsNotifier implements NotifierPort {
         TopicArn: this.topicArn,
         Message: JSON.stringify(notification),
         // SNS subjects must be < 100 characters (FACTS §5).
-        Subject: `Gantry ${notification.kind}${notification.service ? ` ${notification.service}` : ""}`.slice(0, 99),
+        Subject: `Gantry ${notification.kind}${notification.service ? ` ${notification.service}` : ""}`.slice(
+          0,
+          99,
+        ),
         MessageAttributes: {
           kind: { DataType: "String", StringValue: notification.kind },
           level: { DataType: "String", StringValue: notification.level },
-          ...(notification.service ? { service: { DataType: "String", StringValue: notification.service } } : {}),
+          ...(notification.service
+            ? { service: { DataType: "String", StringValue: notification.service } }
+            : {}),
           schemaVersion: { DataType: "Number", StringValue: String(notification.schemaVersion) },
         },
       }),

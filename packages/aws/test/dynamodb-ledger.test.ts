@@ -44,11 +44,21 @@ describe("DynamoDbLedger against DynamoDB Local", () => {
 
   it("updates only from the expected version, and a failed transaction writes nothing", async () => {
     const current = (await ledger.getRelease(arn, "sha256:aaa"))!;
-    await ledger.commit([{ kind: "update-release", release: { ...current, state: "blocked", version: 2 }, expectedVersion: 1 }]);
+    await ledger.commit([
+      { kind: "update-release", release: { ...current, state: "blocked", version: 2 }, expectedVersion: 1 },
+    ]);
     await expect(
       ledger.commit([
-        { kind: "put-slot", slot: { serviceArn: arn, waitingDigest: "sha256:aaa", version: 1 }, expectedVersion: undefined },
-        { kind: "update-release", release: { ...current, state: "deploying", version: 2 }, expectedVersion: 1 },
+        {
+          kind: "put-slot",
+          slot: { serviceArn: arn, waitingDigest: "sha256:aaa", version: 1 },
+          expectedVersion: undefined,
+        },
+        {
+          kind: "update-release",
+          release: { ...current, state: "deploying", version: 2 },
+          expectedVersion: 1,
+        },
       ]),
     ).rejects.toBeInstanceOf(LedgerConflictError);
     expect((await ledger.getRelease(arn, "sha256:aaa"))?.state).toBe("blocked");
@@ -56,7 +66,9 @@ describe("DynamoDbLedger against DynamoDB Local", () => {
   });
 
   it("queries releases by service (newest first) and by digest", async () => {
-    await ledger.commit([{ kind: "put-release", release: release("sha256:bbb", "2026-01-02T00:00:00.000Z") }]);
+    await ledger.commit([
+      { kind: "put-release", release: release("sha256:bbb", "2026-01-02T00:00:00.000Z") },
+    ]);
     expect((await ledger.releasesByService(arn)).map((r) => r.digest)).toEqual(["sha256:bbb", "sha256:aaa"]);
     expect((await ledger.releasesByDigest("sha256:bbb")).map((r) => r.serviceName)).toEqual(["web"]);
     expect(await ledger.releasesByDigest("sha256:none")).toEqual([]);
@@ -74,7 +86,9 @@ describe("DynamoDbLedger against DynamoDB Local", () => {
       receivedAt: "2026-01-01T00:00:00.000Z",
     };
     expect(await ledger.putScan(scan)).toBe(true);
-    expect(await ledger.putScan({ ...scan, severityCounts: { ...scan.severityCounts, CRITICAL: 9 } })).toBe(false);
+    expect(await ledger.putScan({ ...scan, severityCounts: { ...scan.severityCounts, CRITICAL: 9 } })).toBe(
+      false,
+    );
     expect((await ledger.getScan("web", "sha256:aaa"))?.severityCounts.CRITICAL).toBe(1);
   });
 
@@ -83,7 +97,13 @@ describe("DynamoDbLedger against DynamoDB Local", () => {
       await ledger.commit([
         {
           kind: "journal",
-          entry: { serviceArn: arn, serviceName: "web", at: `2026-01-0${index + 1}T00:00:00.000Z`, type, key: `${type}#1` },
+          entry: {
+            serviceArn: arn,
+            serviceName: "web",
+            at: `2026-01-0${index + 1}T00:00:00.000Z`,
+            type,
+            key: `${type}#1`,
+          },
         },
       ]);
     }

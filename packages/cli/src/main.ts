@@ -35,7 +35,9 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await (await command.load())(args, io);
   } catch (error) {
-    io.stderr(`gantry ${name}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+    io.stderr(
+      `gantry ${name}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+    );
     return 1;
   }
 }

@@ -10,7 +10,9 @@ export function formatTimelineEntry(entry: TimelineEntry): string {
     const what =
       (detail.operationStatus as string) ??
       (detail.currentServiceStatus ? `service ${detail.currentServiceStatus}` : undefined) ??
-      [detail["action-type"], detail["scan-status"], detail["repository-name"], detail["image-tag"]].filter(Boolean).join(" ");
+      [detail["action-type"], detail["scan-status"], detail["repository-name"], detail["image-tag"]]
+        .filter(Boolean)
+        .join(" ");
     const routed = entry.rules.length ? `→ ${entry.rules.join(", ")}` : "(no rule matched)";
     return `${time}  ${pad(entry.source, WIDTH.source)} ${pad("event", WIDTH.type)} ${entry.event["detail-type"]}: ${what} ${routed}`;
   }

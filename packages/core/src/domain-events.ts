@@ -4,7 +4,14 @@
  */
 
 export type Severity = "CRITICAL" | "HIGH" | "MEDIUM" | "LOW" | "INFORMATIONAL" | "UNDEFINED";
-export const SEVERITIES: readonly Severity[] = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED"];
+export const SEVERITIES: readonly Severity[] = [
+  "CRITICAL",
+  "HIGH",
+  "MEDIUM",
+  "LOW",
+  "INFORMATIONAL",
+  "UNDEFINED",
+];
 
 /** Every severity present, a missing key counted as 0 (ECR omits severities with no findings). */
 export type SeverityCounts = Record<Severity, number>;

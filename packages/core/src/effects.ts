@@ -2,7 +2,18 @@
  * What Gantry did, as data: use cases return effects, the runtime publishes them as notifications,
  * and `gantry replay --json` prints them one per line (the sandbox's programmable face).
  */
-export type EffectType = "deploy" | "block" | "wait" | "ignore" | "drift" | "notify" | "error" | "outcome" | "supersede" | "candidate" | "approve";
+export type EffectType =
+  | "deploy"
+  | "block"
+  | "wait"
+  | "ignore"
+  | "drift"
+  | "notify"
+  | "error"
+  | "outcome"
+  | "supersede"
+  | "candidate"
+  | "approve";
 
 export interface Effect {
   type: EffectType;

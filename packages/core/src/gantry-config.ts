@@ -51,7 +51,12 @@ const policy = z.object({
     .strict()
     .default({ CRITICAL: 0 }),
   exceptions: z.array(cveException).default([]),
-  scanTimeoutMinutes: z.number().int().min(1).max(24 * 60).default(30),
+  scanTimeoutMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .default(30),
   autoResume: z.boolean().default(false),
   retry: retry.default({ maxAttempts: 3, baseDelaySeconds: 30, maxDelaySeconds: 900 }),
 });
@@ -64,7 +69,11 @@ export const gantryConfigSchema = z
       .superRefine((policies, context) => {
         for (const name of Object.keys(policies)) {
           if (!tagValue.test(name)) {
-            context.addIssue({ code: "custom", path: [name], message: `"${name}": policy names must be valid AWS tag values` });
+            context.addIssue({
+              code: "custom",
+              path: [name],
+              message: `"${name}": policy names must be valid AWS tag values`,
+            });
           }
         }
       })

@@ -37,7 +37,9 @@ export function needsFindingIds(policy: GatePolicy, scan: ScanEvidence, now: Dat
 export function evaluateGate(policy: GatePolicy, scan: ScanEvidence, now: Date): GateDecision {
   const notes = policy.exceptions
     .filter((exception) => !isActive(exception, now))
-    .map((exception) => `exception ${exception.id} (owner ${exception.owner}) expired ${exception.expiresAt}`);
+    .map(
+      (exception) => `exception ${exception.id} (owner ${exception.owner}) expired ${exception.expiresAt}`,
+    );
   const violations: string[] = [];
 
   if (!scan.succeeded) {
@@ -67,7 +69,9 @@ function overLimit(policy: GatePolicy, counts: SeverityCounts): string[] {
   return GATED.flatMap((severity) => {
     const limit = policy.maxFindings[severity];
     if (limit === undefined || counts[severity] <= limit) return [];
-    return [`${counts[severity]} ${severity} finding${counts[severity] === 1 ? "" : "s"} (allowed: ${limit})`];
+    return [
+      `${counts[severity]} ${severity} finding${counts[severity] === 1 ? "" : "s"} (allowed: ${limit})`,
+    ];
   });
 }
 

@@ -27,7 +27,8 @@ export function parseImageIdentifier(identifier: string): ImageRef {
   if (at >= 0) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    if (!/^sha256:[A-Za-z0-9]+$/.test(digest)) throw new InvalidImageIdentifierError(identifier, "bad digest");
+    if (!/^sha256:[A-Za-z0-9]+$/.test(digest))
+      throw new InvalidImageIdentifierError(identifier, "bad digest");
   }
   const colon = rest.lastIndexOf(":");
   if (colon >= 0) {
@@ -40,7 +41,10 @@ export function parseImageIdentifier(identifier: string): ImageRef {
 }
 
 /** The immutable reference Gantry deploys: never a mutable tag. */
-export function imageIdentifierByDigest(ref: Pick<ImageRef, "registry" | "repository">, digest: string): string {
+export function imageIdentifierByDigest(
+  ref: Pick<ImageRef, "registry" | "repository">,
+  digest: string,
+): string {
   return `${ref.registry}/${ref.repository}@${digest}`;
 }
 

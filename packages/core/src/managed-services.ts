@@ -36,14 +36,19 @@ export function tracksRepository(
 ): boolean {
   try {
     const ref = parseImageIdentifier(service.imageIdentifier);
-    return ref.registry === ecrRegistry(image.account, image.region) && ref.repository === image.repositoryName;
+    return (
+      ref.registry === ecrRegistry(image.account, image.region) && ref.repository === image.repositoryName
+    );
   } catch {
     return false;
   }
 }
 
 /** The tag a service follows under `current-tag`: its identifier's tag, else the `gantry:tag` tag. */
-export function currentTag(service: ManagedService, lastReleaseTags: readonly string[] = []): string | undefined {
+export function currentTag(
+  service: ManagedService,
+  lastReleaseTags: readonly string[] = [],
+): string | undefined {
   try {
     const ref = parseImageIdentifier(service.imageIdentifier);
     if (ref.tag) return ref.tag;

@@ -1,7 +1,7 @@
 import type { Clock } from "./clock.ts";
 import type { Effect } from "./effects.ts";
-import type { Finding, ScanEvidence } from "./gate.ts";
 import type { GantryConfig } from "./gantry-config.ts";
+import type { Finding, ScanEvidence } from "./gate.ts";
 import type { Release, ScanRecord, ServiceSlot } from "./release.ts";
 
 /** What Gantry needs to know about an App Runner service (adapter-neutral). */
@@ -46,7 +46,11 @@ export interface ScanFindingsPort {
    */
   describeScan(input: { repository: string; digest: string }): Promise<ScanEvidence | undefined>;
   /** Finding ids for one image: ECR DescribeImageScanFindings (basic) or Inspector2 ListFindings. */
-  listFindings(input: { repository: string; digest: string; scanner: "basic" | "enhanced" }): Promise<Finding[]>;
+  listFindings(input: {
+    repository: string;
+    digest: string;
+    scanner: "basic" | "enhanced";
+  }): Promise<Finding[]>;
 }
 
 export interface JournalEntry {

@@ -6,7 +6,11 @@ import type { TagFollow } from "./gantry-config.ts";
  * `currentTag` is the tag in the service's image identifier when Gantry last saw it (undefined when
  * the service is already pinned by digest: then Gantry remembers the tag it followed).
  */
-export function followsTag(follow: TagFollow, pushedTags: readonly string[], currentTag: string | undefined): boolean {
+export function followsTag(
+  follow: TagFollow,
+  pushedTags: readonly string[],
+  currentTag: string | undefined,
+): boolean {
   return pushedTags.some((tag) => followsOne(follow, tag, currentTag));
 }
 
@@ -17,7 +21,8 @@ function followsOne(follow: TagFollow, tag: string, currentTag: string | undefin
     case "exact":
       return tag === follow.tag;
     case "semver": {
-      const version = semver.coerce(tag, { includePrerelease: true }) && semver.valid(semver.clean(tag) ?? "");
+      const version =
+        semver.coerce(tag, { includePrerelease: true }) && semver.valid(semver.clean(tag) ?? "");
       return version !== null && semver.satisfies(version, follow.range, { includePrerelease: false });
     }
     case "pattern":

@@ -15,10 +15,23 @@ describe("parseGantryConfig", () => {
 
   it.each([
     [{ policies: { strict: { mode: "yolo" } } }, "policies.strict.mode"],
-    [{ policies: { strict: { follow: { kind: "semver", range: "not a range!" } } } }, "not a valid semver range"],
-    [{ policies: { strict: { follow: { kind: "pattern", pattern: "(" } } } }, "not a valid regular expression"],
+    [
+      { policies: { strict: { follow: { kind: "semver", range: "not a range!" } } } },
+      "not a valid semver range",
+    ],
+    [
+      { policies: { strict: { follow: { kind: "pattern", pattern: "(" } } } },
+      "not a valid regular expression",
+    ],
     [{ policies: { strict: { maxFindings: { CRITICAL: -1 } } } }, "policies.strict.maxFindings.CRITICAL"],
-    [{ policies: { strict: { exceptions: [{ id: "CVE-1", owner: "", reason: "x", expiresAt: "2026-01-01" }] } } }, "owner"],
+    [
+      {
+        policies: {
+          strict: { exceptions: [{ id: "CVE-1", owner: "", reason: "x", expiresAt: "2026-01-01" }] },
+        },
+      },
+      "owner",
+    ],
     [{ policies: { "bad#name": {} } }, "valid AWS tag values"],
     [{ defaultPolicy: "missing" }, "defaultPolicy names a policy that is not defined"],
     [{ unknownKey: true }, "unknownKey"],

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { evaluateGate, needsFindingIds, parseGantryConfig, type ScanEvidence, type SeverityCounts } from "../src/index.ts";
+import {
+  evaluateGate,
+  needsFindingIds,
+  parseGantryConfig,
+  type ScanEvidence,
+  type SeverityCounts,
+} from "../src/index.ts";
 
 const now = new Date("2026-06-01T12:00:00Z");
 const zero: SeverityCounts = { CRITICAL: 0, HIGH: 0, MEDIUM: 0, LOW: 0, INFORMATIONAL: 0, UNDEFINED: 0 };
@@ -15,7 +21,13 @@ const policy = (input: Record<string, unknown> = {}) =>
 
 describe("evaluateGate", () => {
   it.each([
-    { name: "clean scan passes the default policy", policy: {}, scan: scan({}), verdict: "allow", violations: [] },
+    {
+      name: "clean scan passes the default policy",
+      policy: {},
+      scan: scan({}),
+      verdict: "allow",
+      violations: [],
+    },
     {
       name: "one CRITICAL blocks the default policy",
       policy: {},
@@ -23,7 +35,13 @@ describe("evaluateGate", () => {
       verdict: "block",
       violations: ["1 CRITICAL finding (allowed: 0)"],
     },
-    { name: "HIGH findings do not matter to the default policy", policy: {}, scan: scan({ HIGH: 40 }), verdict: "allow", violations: [] },
+    {
+      name: "HIGH findings do not matter to the default policy",
+      policy: {},
+      scan: scan({ HIGH: 40 }),
+      verdict: "allow",
+      violations: [],
+    },
     {
       name: "every limit over is reported",
       policy: { maxFindings: { CRITICAL: 0, HIGH: 2 } },
@@ -52,7 +70,9 @@ describe("evaluateGate", () => {
   });
 
   const excepted = {
-    exceptions: [{ id: "CVE-2026-0001", owner: "team-a", reason: "not reachable", expiresAt: "2026-07-01T00:00:00Z" }],
+    exceptions: [
+      { id: "CVE-2026-0001", owner: "team-a", reason: "not reachable", expiresAt: "2026-07-01T00:00:00Z" },
+    ],
   };
 
   it("an active exception covering the only CRITICAL finding allows the image", () => {
@@ -62,13 +82,23 @@ describe("evaluateGate", () => {
       now,
     );
     expect(decision.verdict).toBe("allow");
-    expect(decision.notes).toEqual(["CVE-2026-0001 (CRITICAL) excepted until 2026-07-01T00:00:00Z: not reachable"]);
+    expect(decision.notes).toEqual([
+      "CVE-2026-0001 (CRITICAL) excepted until 2026-07-01T00:00:00Z: not reachable",
+    ]);
   });
 
   it("an exception does not cover a different finding", () => {
     const decision = evaluateGate(
       policy(excepted),
-      scan({ CRITICAL: 2 }, { findings: [{ id: "CVE-2026-0001", severity: "CRITICAL" }, { id: "CVE-2026-9999", severity: "CRITICAL" }] }),
+      scan(
+        { CRITICAL: 2 },
+        {
+          findings: [
+            { id: "CVE-2026-0001", severity: "CRITICAL" },
+            { id: "CVE-2026-9999", severity: "CRITICAL" },
+          ],
+        },
+      ),
       now,
     );
     expect(decision.verdict).toBe("block");
@@ -89,6 +119,8 @@ describe("evaluateGate", () => {
     expect(needsFindingIds(policy(excepted), scan({ CRITICAL: 1 }), now)).toBe(true);
     expect(needsFindingIds(policy(excepted), scan({ HIGH: 1 }), now)).toBe(false);
     expect(needsFindingIds(policy({}), scan({ CRITICAL: 1 }), now)).toBe(false);
-    expect(needsFindingIds(policy(excepted), scan({ CRITICAL: 1 }), new Date("2027-01-01T00:00:00Z"))).toBe(false);
+    expect(needsFindingIds(policy(excepted), scan({ CRITICAL: 1 }), new Date("2027-01-01T00:00:00Z"))).toBe(
+      false,
+    );
   });
 });

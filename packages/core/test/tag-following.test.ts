@@ -2,12 +2,12 @@ import { describe, expect, it } from "vitest";
 import {
   currentTag,
   followsTag,
-  imageIdentifierByDigest,
   InvalidImageIdentifierError,
+  imageIdentifierByDigest,
   type ManagedService,
+  parseGantryConfig,
   parseImageIdentifier,
   resolvePolicy,
-  parseGantryConfig,
   tracksRepository,
 } from "../src/index.ts";
 
@@ -42,14 +42,27 @@ describe("followsTag", () => {
 
 describe("image identifiers", () => {
   it("parses tag and digest forms and rebuilds the digest form", () => {
-    expect(parseImageIdentifier(`${registry}/team/web:prod`)).toEqual({ registry, repository: "team/web", tag: "prod" });
-    expect(parseImageIdentifier(`${registry}/web@sha256:abc123`)).toEqual({ registry, repository: "web", digest: "sha256:abc123" });
-    expect(imageIdentifierByDigest({ registry, repository: "team/web" }, "sha256:abc")).toBe(`${registry}/team/web@sha256:abc`);
+    expect(parseImageIdentifier(`${registry}/team/web:prod`)).toEqual({
+      registry,
+      repository: "team/web",
+      tag: "prod",
+    });
+    expect(parseImageIdentifier(`${registry}/web@sha256:abc123`)).toEqual({
+      registry,
+      repository: "web",
+      digest: "sha256:abc123",
+    });
+    expect(imageIdentifierByDigest({ registry, repository: "team/web" }, "sha256:abc")).toBe(
+      `${registry}/team/web@sha256:abc`,
+    );
   });
 
-  it.each(["web", `${registry}/`, `${registry}/web@md5:zz`, `${registry}/web:`])("rejects %s", (identifier) => {
-    expect(() => parseImageIdentifier(identifier)).toThrowError(InvalidImageIdentifierError);
-  });
+  it.each(["web", `${registry}/`, `${registry}/web@md5:zz`, `${registry}/web:`])(
+    "rejects %s",
+    (identifier) => {
+      expect(() => parseImageIdentifier(identifier)).toThrowError(InvalidImageIdentifierError);
+    },
+  );
 });
 
 describe("managed services", () => {
@@ -70,6 +83,9 @@ describe("managed services", () => {
     const config = parseGantryConfig({});
     const resolution = resolvePolicy(config, service(`${registry}/web:prod`, { "gantry:policy": "strictt" }));
     expect(resolution).toMatchObject({ ok: false, policyName: "strictt" });
-    expect(resolvePolicy(config, service(`${registry}/web:prod`))).toMatchObject({ ok: true, policyName: "default" });
+    expect(resolvePolicy(config, service(`${registry}/web:prod`))).toMatchObject({
+      ok: true,
+      policyName: "default",
+    });
   });
 });

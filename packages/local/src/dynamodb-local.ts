@@ -27,7 +27,9 @@ export const localCredentials = { accessKeyId: "local", secretAccessKey: "local"
  * a free port and waits until it answers. It binds every interface (it has no host flag), so it is
  * started only for the lifetime of a test run or a sandbox and always stopped by PID.
  */
-export async function startDynamoDbLocal(options: { startupTimeoutMs?: number } = {}): Promise<DynamoDbLocal> {
+export async function startDynamoDbLocal(
+  options: { startupTimeoutMs?: number } = {},
+): Promise<DynamoDbLocal> {
   if (spawnSync("java", ["-version"], { stdio: "ignore" }).error) throw new JavaMissingError();
   const port = await freePort();
   const child = spawn({ port, sharedDb: true, stdio: "ignore" });

@@ -10,4 +10,5 @@ export * from "./free-port.ts";
 export * from "./local-bus.ts";
 export * from "./local-sns.ts";
 export * from "./sandbox.ts";
+export * from "./scenario.ts";
 export * from "./virtual-clock.ts";

@@ -51,12 +51,20 @@ export class LocalSns {
     const form = new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
     const requestId = randomUUID();
     if (form.get("Action") !== "Publish") {
-      return reply(response, 400, errorXml("InvalidAction", `Unsupported action ${form.get("Action")}`, requestId));
+      return reply(
+        response,
+        400,
+        errorXml("InvalidAction", `Unsupported action ${form.get("Action")}`, requestId),
+      );
     }
     const topicArn = form.get("TopicArn");
     const message = form.get("Message");
     if (!topicArn || message === null) {
-      return reply(response, 400, errorXml("InvalidParameter", "TopicArn and Message are required", requestId));
+      return reply(
+        response,
+        400,
+        errorXml("InvalidParameter", "TopicArn and Message are required", requestId),
+      );
     }
     if (Buffer.byteLength(message) > 262_144) {
       return reply(response, 400, errorXml("InvalidParameter", "Message too long (max 256 KB)", requestId));

@@ -2,11 +2,22 @@ import { randomUUID } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createIdempotencyTable, createLedgerTable, DynamoDbLedger } from "@gantry/aws";
 import { type Effect, type GantryConfig, parseGantryConfig } from "@gantry/core";
-import { ecrImagePushEvent, ecrImageScanEvent, type EventBridgeEvent, gantryRules, inspectorScanEvent } from "@gantry/events";
-import { buildAppContext, createGantryHandlers, localLambdaContext, parseRuntimeConfig } from "@gantry/runtime";
+import {
+  type EventBridgeEvent,
+  ecrImagePushEvent,
+  ecrImageScanEvent,
+  gantryRules,
+  inspectorScanEvent,
+} from "@gantry/events";
+import {
+  buildAppContext,
+  createGantryHandlers,
+  localLambdaContext,
+  parseRuntimeConfig,
+} from "@gantry/runtime";
 import { AppRunnerEmulator } from "./apprunner-emulator.ts";
 import { AwsEmulatorServer } from "./aws-emulator-server.ts";
-import { localCredentials, startDynamoDbLocal, type DynamoDbLocal } from "./dynamodb-local.ts";
+import { type DynamoDbLocal, localCredentials, startDynamoDbLocal } from "./dynamodb-local.ts";
 import { EcrEmulator, type EcrFinding } from "./ecr-emulator.ts";
 import { LocalBus } from "./local-bus.ts";
 import { LocalSns } from "./local-sns.ts";
@@ -81,7 +92,11 @@ export class Sandbox {
       }
       const suffix = randomUUID().slice(0, 8);
       const tables = { ledger: `gantry-ledger-${suffix}`, idempotency: `gantry-idempotency-${suffix}` };
-      const dynamodbClient = new DynamoDBClient({ endpoint: dynamodbEndpoint, region, credentials: localCredentials });
+      const dynamodbClient = new DynamoDBClient({
+        endpoint: dynamodbEndpoint,
+        region,
+        credentials: localCredentials,
+      });
       cleanups.push(async () => dynamodbClient.destroy());
       await createLedgerTable(dynamodbClient, tables.ledger);
       await createIdempotencyTable(dynamodbClient, tables.idempotency);
@@ -93,7 +108,8 @@ export class Sandbox {
         accountId,
         region,
         emit: (event) => {
-          if (bus) timeline.push({ at: clock.now(), source: "aws.apprunner", event, rules: bus.publish(event) });
+          if (bus)
+            timeline.push({ at: clock.now(), source: "aws.apprunner", event, rules: bus.publish(event) });
         },
       });
       cleanups.push(async () => appRunner.dispose());
@@ -126,8 +142,10 @@ export class Sandbox {
         },
       });
       const handlers = createGantryHandlers(() => context);
-      const invoke = (name: string, handler: (event: unknown, lambdaContext: never) => Promise<unknown>) => (event: EventBridgeEvent) =>
-        handler(event, localLambdaContext(`gantry-sandbox-${name}`) as never);
+      const invoke =
+        (name: string, handler: (event: unknown, lambdaContext: never) => Promise<unknown>) =>
+        (event: EventBridgeEvent) =>
+          handler(event, localLambdaContext(`gantry-sandbox-${name}`) as never);
       bus = new LocalBus(
         gantryRules,
         {
@@ -174,9 +192,14 @@ export class Sandbox {
           ImageConfiguration: { Port: "8080" },
         },
         AutoDeploymentsEnabled: service.autoDeploy ?? false,
-        AuthenticationConfiguration: { AccessRoleArn: `arn:aws:iam::${this.accountId}:role/apprunner-ecr-access` },
+        AuthenticationConfiguration: {
+          AccessRoleArn: `arn:aws:iam::${this.accountId}:role/apprunner-ecr-access`,
+        },
       },
-      Tags: Object.entries({ "gantry:managed": "true", ...service.tags }).map(([Key, Value]) => ({ Key, Value })),
+      Tags: Object.entries({ "gantry:managed": "true", ...service.tags }).map(([Key, Value]) => ({
+        Key,
+        Value,
+      })),
     });
     return wire.ServiceArn as string;
   }
@@ -212,7 +235,8 @@ export class Sandbox {
 
   scanEvent(image: SandboxImage, scanner: "basic" | "enhanced" = "basic"): EventBridgeEvent {
     const severityCounts: Record<string, number> = {};
-    for (const finding of image.findings ?? []) severityCounts[finding.severity] = (severityCounts[finding.severity] ?? 0) + 1;
+    for (const finding of image.findings ?? [])
+      severityCounts[finding.severity] = (severityCounts[finding.severity] ?? 0) + 1;
     const common = {
       account: this.accountId,
       region: this.region,
@@ -251,7 +275,8 @@ export class Sandbox {
     for (const { service } of this.appRunner.snapshot().services) {
       const arn = service.ServiceArn as string;
       if ((await this.ledger.getSlot(arn))?.activeOperationId) return true;
-      if ((await this.ledger.releasesByService(arn)).some((release) => OPEN_STATES.has(release.state))) return true;
+      if ((await this.ledger.releasesByService(arn)).some((release) => OPEN_STATES.has(release.state)))
+        return true;
     }
     return false;
   }

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { Sandbox, type SandboxImage } from "@gantry/local";
-import type { CommandIo } from "./test-pattern.ts";
 import { formatTimelineEntry } from "../timeline.ts";
+import type { CommandIo } from "./test-pattern.ts";
 
 const digestOf = (text: string) => `sha256:${createHash("sha256").update(text).digest("hex")}`;
 
@@ -11,7 +11,9 @@ const digestOf = (text: string) => `sha256:${createHash("sha256").update(text).d
  */
 export async function sandboxCommand(args: string[], io: CommandIo): Promise<number> {
   const once = args.includes("--once");
-  io.stdout("Starting the Gantry sandbox: DynamoDB Local, App Runner + ECR emulators, local SNS, in-process bus…");
+  io.stdout(
+    "Starting the Gantry sandbox: DynamoDB Local, App Runner + ECR emulators, local SNS, in-process bus…",
+  );
   const sandbox = await Sandbox.start({
     config: {
       policies: {
@@ -22,7 +24,8 @@ export async function sandboxCommand(args: string[], io: CommandIo): Promise<num
   try {
     let printed = 0;
     const flush = () => {
-      for (; printed < sandbox.timeline.length; printed++) io.stdout(formatTimelineEntry(sandbox.timeline[printed]!));
+      for (; printed < sandbox.timeline.length; printed++)
+        io.stdout(formatTimelineEntry(sandbox.timeline[printed]!));
     };
 
     io.stdout("");
@@ -32,12 +35,23 @@ export async function sandboxCommand(args: string[], io: CommandIo): Promise<num
     sandbox.createService({ name: "payments", image: "api:prod", tags: { "gantry:policy": "strict" } });
 
     const story: { title: string; image: SandboxImage }[] = [
-      { title: "A clean web image is pushed to web:prod", image: { repository: "web", digest: digestOf("web v2"), tags: ["prod"] } },
+      {
+        title: "A clean web image is pushed to web:prod",
+        image: { repository: "web", digest: digestOf("web v2"), tags: ["prod"] },
+      },
       {
         title: "An api image with a HIGH finding is pushed to api:prod",
-        image: { repository: "api", digest: digestOf("api v7"), tags: ["prod"], findings: [{ id: "CVE-2026-1234", severity: "HIGH" }] },
+        image: {
+          repository: "api",
+          digest: digestOf("api v7"),
+          tags: ["prod"],
+          findings: [{ id: "CVE-2026-1234", severity: "HIGH" }],
+        },
       },
-      { title: "A web image lands on a tag nobody follows", image: { repository: "web", digest: digestOf("web dev"), tags: ["dev"] } },
+      {
+        title: "A web image lands on a tag nobody follows",
+        image: { repository: "web", digest: digestOf("web dev"), tags: ["dev"] },
+      },
     ];
     for (const { title, image } of story) {
       io.stdout("");
@@ -53,8 +67,13 @@ export async function sandboxCommand(args: string[], io: CommandIo): Promise<num
     io.stdout("");
     io.stdout("Where the fleet stands now:");
     for (const { service } of sandbox.appRunner.snapshot().services) {
-      const source = service.SourceConfiguration as { ImageRepository?: { ImageIdentifier?: string }; AutoDeploymentsEnabled?: boolean };
-      io.stdout(`  ${service.ServiceName}: ${service.Status}, image ${source.ImageRepository?.ImageIdentifier}, auto-deploy ${source.AutoDeploymentsEnabled ? "on" : "off"}`);
+      const source = service.SourceConfiguration as {
+        ImageRepository?: { ImageIdentifier?: string };
+        AutoDeploymentsEnabled?: boolean;
+      };
+      io.stdout(
+        `  ${service.ServiceName}: ${service.Status}, image ${source.ImageRepository?.ImageIdentifier}, auto-deploy ${source.AutoDeploymentsEnabled ? "on" : "off"}`,
+      );
     }
     io.stdout(`  notifications published to SNS: ${sandbox.sns.messages.length}`);
     if (sandbox.bus.deadLetters.length > 0) io.stdout(`  dead letters: ${sandbox.bus.deadLetters.length}`);

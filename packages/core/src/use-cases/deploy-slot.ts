@@ -1,7 +1,7 @@
 import type { Effect } from "../effects.ts";
 import { imageIdentifierByDigest } from "../image-ref.ts";
 import type { GantryDeps, JournalEntry, LedgerWrite } from "../ports.ts";
-import { TERMINAL_STATES, type Release, type ServiceSlot } from "../release.ts";
+import { type Release, type ServiceSlot, TERMINAL_STATES } from "../release.ts";
 import { withConflictRetry } from "./conflict-retry.ts";
 
 const RUNNING_OPERATION = new Set(["PENDING", "IN_PROGRESS", "ROLLBACK_IN_PROGRESS"]);
@@ -38,7 +38,10 @@ function emptySlot(serviceArn: string): ServiceSlot {
 export async function deployOrQueue(deps: GantryDeps, serviceArn: string, digest: string): Promise<Effect[]> {
   return withConflictRetry(async () => {
     const release = await deps.ledger.getRelease(serviceArn, digest);
-    if (!release || (release.state !== "waiting" && release.state !== "awaiting-scan" && release.state !== "blocked"))
+    if (
+      !release ||
+      (release.state !== "waiting" && release.state !== "awaiting-scan" && release.state !== "blocked")
+    )
       return [];
     const slot = (await deps.ledger.getSlot(serviceArn)) ?? emptySlot(serviceArn);
     if (!slot.activeOperationId) return start(deps, release, slot);
@@ -73,7 +76,11 @@ async function queue(deps: GantryDeps, release: Release, slot: ServiceSlot): Pro
         message: `${older.digest} will not deploy: a newer approved digest replaces it`,
       };
       writes.push(
-        { kind: "update-release", release: { ...older, state: "superseded", version: older.version + 1 }, expectedVersion: older.version },
+        {
+          kind: "update-release",
+          release: { ...older, state: "superseded", version: older.version + 1 },
+          expectedVersion: older.version,
+        },
         journal(deps, older, effect, `supersede#${older.digest}`),
       );
       effects.push(effect);
@@ -89,8 +96,16 @@ async function queue(deps: GantryDeps, release: Release, slot: ServiceSlot): Pro
     message: "approved; deploys when the running operation ends",
   };
   writes.push(
-    { kind: "update-release", release: { ...release, state: "waiting", version: release.version + 1 }, expectedVersion: release.version },
-    { kind: "put-slot", slot: { ...slot, waitingDigest: release.digest, version: slot.version + 1 }, expectedVersion: slot.version || undefined },
+    {
+      kind: "update-release",
+      release: { ...release, state: "waiting", version: release.version + 1 },
+      expectedVersion: release.version,
+    },
+    {
+      kind: "put-slot",
+      slot: { ...slot, waitingDigest: release.digest, version: slot.version + 1 },
+      expectedVersion: slot.version || undefined,
+    },
     journal(deps, release, effect, `wait#${release.digest}`),
   );
   await deps.ledger.commit(writes);
@@ -119,7 +134,11 @@ async function start(deps: GantryDeps, release: Release, slot: ServiceSlot): Pro
   } catch (error) {
     // Give the claim back so the retry (or the next event) can try again.
     await deps.ledger.commit([
-      { kind: "put-slot", slot: { ...slot, version: claimed.version + 1, waitingDigest: slot.waitingDigest }, expectedVersion: claimed.version },
+      {
+        kind: "put-slot",
+        slot: { ...slot, version: claimed.version + 1, waitingDigest: slot.waitingDigest },
+        expectedVersion: claimed.version,
+      },
     ]);
     if (!isOperationInProgress(error)) throw error;
     // App Runner runs an operation Gantry did not start: wait for that one.
@@ -139,16 +158,30 @@ async function start(deps: GantryDeps, release: Release, slot: ServiceSlot): Pro
     serviceArn: release.serviceArn,
     digest: release.digest,
     operationId,
-    reasons: release.override ? [`approved by ${release.override.actor}: ${release.override.reason}`] : release.decision?.violations.length ? release.decision.violations.map((violation) => `audit: ${violation}`) : [],
+    reasons: release.override
+      ? [`approved by ${release.override.actor}: ${release.override.reason}`]
+      : release.decision?.violations.length
+        ? release.decision.violations.map((violation) => `audit: ${violation}`)
+        : [],
     message: `UpdateService to ${imageIdentifierByDigest(release, release.digest)}`,
   };
   await deps.ledger.commit([
     {
       kind: "update-release",
-      release: { ...release, state: "deploying", operationId, deployStartedAt: now, version: release.version + 1 },
+      release: {
+        ...release,
+        state: "deploying",
+        operationId,
+        deployStartedAt: now,
+        version: release.version + 1,
+      },
       expectedVersion: release.version,
     },
-    { kind: "put-slot", slot: { ...claimed, activeOperationId: operationId, version: claimed.version + 1 }, expectedVersion: claimed.version },
+    {
+      kind: "put-slot",
+      slot: { ...claimed, activeOperationId: operationId, version: claimed.version + 1 },
+      expectedVersion: claimed.version,
+    },
     journal(deps, release, effect, `deploy#${release.digest}#${operationId}`),
   ]);
   return [effect];
@@ -157,7 +190,9 @@ async function start(deps: GantryDeps, release: Release, slot: ServiceSlot): Pro
 function isOperationInProgress(error: unknown): boolean {
   const name = (error as { name?: string })?.name;
   const message = String((error as { message?: string })?.message ?? "");
-  return name === "InvalidStateException" || (name === "InvalidRequestException" && /in progress/i.test(message));
+  return (
+    name === "InvalidStateException" || (name === "InvalidRequestException" && /in progress/i.test(message))
+  );
 }
 
 /**
@@ -177,7 +212,12 @@ export async function settleOperation(
     if (slot.activeDigest) {
       const release = await deps.ledger.getRelease(serviceArn, slot.activeDigest);
       if (release && !TERMINAL_STATES.has(release.state)) {
-        const state = operation.status === "SUCCEEDED" ? "deployed" : operation.status === "ROLLBACK_SUCCEEDED" ? "rolled-back" : "failed";
+        const state =
+          operation.status === "SUCCEEDED"
+            ? "deployed"
+            : operation.status === "ROLLBACK_SUCCEEDED"
+              ? "rolled-back"
+              : "failed";
         const effect: Effect = {
           type: "outcome",
           service: release.serviceName,
@@ -192,7 +232,12 @@ export async function settleOperation(
         writes.push(
           {
             kind: "update-release",
-            release: { ...release, state, deployEndedAt: deps.clock.now().toISOString(), version: release.version + 1 },
+            release: {
+              ...release,
+              state,
+              deployEndedAt: deps.clock.now().toISOString(),
+              version: release.version + 1,
+            },
             expectedVersion: release.version,
           },
           journal(deps, release, effect, `outcome#${operation.id}`),
@@ -200,12 +245,17 @@ export async function settleOperation(
         out.push(effect);
       }
     }
-    const freed: ServiceSlot = { serviceArn, version: slot.version + 1, ...(slot.waitingDigest ? { waitingDigest: slot.waitingDigest } : {}) };
+    const freed: ServiceSlot = {
+      serviceArn,
+      version: slot.version + 1,
+      ...(slot.waitingDigest ? { waitingDigest: slot.waitingDigest } : {}),
+    };
     writes.push({ kind: "put-slot", slot: freed, expectedVersion: slot.version });
     await deps.ledger.commit(writes);
     return out;
   });
   const slot = await deps.ledger.getSlot(serviceArn);
-  if (slot?.waitingDigest && !slot.activeOperationId) effects.push(...(await deployOrQueue(deps, serviceArn, slot.waitingDigest)));
+  if (slot?.waitingDigest && !slot.activeOperationId)
+    effects.push(...(await deployOrQueue(deps, serviceArn, slot.waitingDigest)));
   return effects;
 }

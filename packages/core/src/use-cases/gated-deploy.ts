@@ -16,7 +16,9 @@ import { deployOrQueue, journal } from "./deploy-slot.ts";
  */
 export async function onImagePushed(deps: GantryDeps, event: ImagePushed): Promise<Effect[]> {
   const image = { account: event.account, region: event.region, repositoryName: event.repositoryName };
-  const services = (await deps.appRunner.listManagedServices()).filter((service) => tracksRepository(service, image));
+  const services = (await deps.appRunner.listManagedServices()).filter((service) =>
+    tracksRepository(service, image),
+  );
   if (services.length === 0) {
     return [ignore(event.digest, `no managed service runs ${event.repositoryName}`)];
   }
@@ -25,7 +27,11 @@ export async function onImagePushed(deps: GantryDeps, event: ImagePushed): Promi
   return effects;
 }
 
-async function candidateFor(deps: GantryDeps, service: ManagedService, event: ImagePushed): Promise<Effect[]> {
+async function candidateFor(
+  deps: GantryDeps,
+  service: ManagedService,
+  event: ImagePushed,
+): Promise<Effect[]> {
   const resolution = resolvePolicy(deps.config, service);
   if (!resolution.ok) {
     return [
@@ -42,9 +48,12 @@ async function candidateFor(deps: GantryDeps, service: ManagedService, event: Im
   }
   const tags = event.tag ? [event.tag] : [];
   const history = await deps.ledger.releasesByService(service.serviceArn);
-  const followed = currentTag(service, history.find((release) => release.state === "deployed")?.tags);
+  // Candidates exist only for followed tags, so the newest one remembers the tag a pinned service follows.
+  const followed = currentTag(service, history.find((release) => release.tags.length > 0)?.tags);
   if (!followsTag(resolution.policy.follow, tags, followed)) {
-    const why = event.tag ? `tag "${event.tag}" is not followed by policy ${resolution.policyName}` : "untagged push";
+    const why = event.tag
+      ? `tag "${event.tag}" is not followed by policy ${resolution.policyName}`
+      : "untagged push";
     return [{ ...ignore(event.digest, why), service: service.serviceName, serviceArn: service.serviceArn }];
   }
 
@@ -56,7 +65,8 @@ async function candidateFor(deps: GantryDeps, service: ManagedService, event: Im
       service: service.serviceName,
       serviceArn: service.serviceArn,
       reasons: ["App Runner auto-deploy is on: pushes deploy before any scan, bypassing the gate"],
-      message: "auto-deploy will be switched off by Gantry's next deploy (it deploys by digest with auto-deploy off)",
+      message:
+        "auto-deploy will be switched off by Gantry's next deploy (it deploys by digest with auto-deploy off)",
     });
   }
 
@@ -123,21 +133,34 @@ export async function onImageScanned(deps: GantryDeps, event: ImageScanCompleted
     return [ignore(event.digest, "scan recorded; no release candidate for this image (yet)")];
   }
   const effects: Effect[] = [];
-  for (const release of releases) effects.push(...(await decide(deps, release.serviceArn, release.digest, scan)));
+  for (const release of releases)
+    effects.push(...(await decide(deps, release.serviceArn, release.digest, scan)));
   return effects;
 }
 
 /** Gate decision for one candidate, then deploy or block. Only `awaiting-scan` candidates are decided. */
-export async function decide(deps: GantryDeps, serviceArn: string, digest: string, scan: ScanEvidence): Promise<Effect[]> {
+export async function decide(
+  deps: GantryDeps,
+  serviceArn: string,
+  digest: string,
+  scan: ScanEvidence,
+): Promise<Effect[]> {
   const decided = await withConflictRetry(async () => {
     const release = await deps.ledger.getRelease(serviceArn, digest);
-    if (!release || release.state !== "awaiting-scan") return undefined;
+    if (release?.state !== "awaiting-scan") return undefined;
     const policy = deps.config.policies[release.policyName];
     if (!policy) return undefined;
     const now = deps.clock.now();
     let evidence: ScanEvidence = scan;
     if (needsFindingIds(policy, scan, now)) {
-      evidence = { ...scan, findings: await deps.findings.listFindings({ repository: release.repository, digest, scanner: scan.scanner }) };
+      evidence = {
+        ...scan,
+        findings: await deps.findings.listFindings({
+          repository: release.repository,
+          digest,
+          scanner: scan.scanner,
+        }),
+      };
     }
     const decision = evaluateGate(policy, evidence, now);
     const blocked = decision.verdict === "block";
@@ -147,7 +170,9 @@ export async function decide(deps: GantryDeps, serviceArn: string, digest: strin
       serviceArn,
       digest,
       level: blocked ? "warning" : decision.violations.length ? "warning" : "info",
-      reasons: blocked ? decision.violations : decision.violations.map((violation) => `would have blocked (audit mode): ${violation}`),
+      reasons: blocked
+        ? decision.violations
+        : decision.violations.map((violation) => `would have blocked (audit mode): ${violation}`),
       notes: decision.notes,
       policy: release.policyName,
       message: blocked
@@ -184,7 +209,9 @@ export async function approveRelease(
     const release = await deps.ledger.getRelease(input.serviceArn, input.digest);
     if (!release) throw new Error(`no release ${input.digest} recorded for ${input.serviceArn}`);
     if (release.state !== "blocked" && release.state !== "awaiting-scan") {
-      throw new Error(`release ${release.serviceName}@${input.digest} is ${release.state}; only blocked or awaiting-scan releases can be approved`);
+      throw new Error(
+        `release ${release.serviceName}@${input.digest} is ${release.state}; only blocked or awaiting-scan releases can be approved`,
+      );
     }
     const at = deps.clock.now().toISOString();
     const effect: Effect = {
@@ -200,7 +227,12 @@ export async function approveRelease(
     await deps.ledger.commit([
       {
         kind: "update-release",
-        release: { ...release, state: "waiting", override: { actor: input.actor, reason: input.reason, at }, version: release.version + 1 },
+        release: {
+          ...release,
+          state: "waiting",
+          override: { actor: input.actor, reason: input.reason, at },
+          version: release.version + 1,
+        },
         expectedVersion: release.version,
       },
       journal(deps, release, effect, `approve#${input.digest}#${at}`),

@@ -62,7 +62,8 @@ export const enhancedScan = (
 
 /** Runs a scenario against the suite's DynamoDB Local; always stops the sandbox. */
 export async function replay(
-  scenario: ScenarioInput,
+  /** Events may be typed EventBridge events; parseScenario validates the whole thing. */
+  scenario: Omit<ScenarioInput, "events"> & { events?: readonly unknown[] },
   config?: unknown,
   inspect?: (sandbox: Sandbox) => Promise<void> | void,
 ): Promise<Effect[]> {

@@ -19,7 +19,7 @@ const critical = digest("web critical");
 
 const summary = (effects: Effect[]) =>
   effects
-    .filter((effect) => !["candidate", "approve", "ignore"].includes(effect.type))
+    .filter((effect) => !["candidate", "allow", "ignore"].includes(effect.type))
     .map((effect) => `${effect.type} ${effect.service ?? "-"} ${effect.digest?.slice(7, 13) ?? "-"}`);
 
 describe("scan-gated, digest-pinned deploys (sandbox, real handlers, DynamoDB Local, emulators)", () => {
@@ -114,7 +114,7 @@ describe("scan-gated, digest-pinned deploys (sandbox, real handlers, DynamoDB Lo
       expect(sandbox.ecr.calls.some((call) => call.op === "DescribeImageScanFindings")).toBe(true);
     });
     expect(ofType(effects, "deploy")).toHaveLength(1);
-    expect(ofType(effects, "approve")[0]?.notes).toEqual([
+    expect(ofType(effects, "allow")[0]?.notes).toEqual([
       "CVE-2026-0001 (CRITICAL) excepted until 2027-01-01T00:00:00Z: not reachable from the handler",
     ]);
   });
@@ -131,7 +131,7 @@ describe("scan-gated, digest-pinned deploys (sandbox, real handlers, DynamoDB Lo
   it("audit mode deploys and says what it would have blocked", async () => {
     const effects = await replay(criticalScenario, { policies: { default: { mode: "audit" } } });
     expect(ofType(effects, "deploy")).toHaveLength(1);
-    expect(ofType(effects, "approve")[0]).toMatchObject({
+    expect(ofType(effects, "allow")[0]).toMatchObject({
       level: "warning",
       reasons: ["would have blocked (audit mode): 1 CRITICAL finding (allowed: 0)"],
     });

@@ -13,6 +13,28 @@ const COMMANDS: Record<string, { usage: string; load: () => Promise<Command> }> 
     usage: "sandbox [--once]                           run Gantry locally and replay the demo",
     load: async () => (await import("./commands/sandbox.ts")).sandboxCommand,
   },
+  replay: {
+    usage: "replay <scenario.json> [--config file] [--json]  run a scenario through the sandbox",
+    load: async () => (await import("./commands/replay.ts")).replayCommand,
+  },
+  history: {
+    usage: "history <service> [--json]                  the service's releases and journal",
+    load: async () => (await import("./commands/ledger.ts")).historyCommand,
+  },
+  approve: {
+    usage: 'approve <service> <digest> --reason "…"     deploy a blocked digest (recorded)',
+    load: async () => (await import("./commands/ledger.ts")).approveCommand,
+  },
+  config: {
+    usage: "config check [gantry.config.ts]             validate the policies",
+    load: async () => async (args, io) => {
+      if (args[0] !== "check") {
+        io.stderr("usage: gantry config check [file]");
+        return 2;
+      }
+      return (await import("./commands/config-check.ts")).configCheckCommand(args.slice(1), io);
+    },
+  },
   "test-pattern": {
     usage: "test-pattern <pattern.json> <event.json>   does an EventBridge pattern match an event?",
     load: async () => (await import("./commands/test-pattern.ts")).testPatternCommand,

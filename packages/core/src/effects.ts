@@ -13,6 +13,7 @@ export type EffectType =
   | "outcome"
   | "supersede"
   | "candidate"
+  | "allow"
   | "approve";
 
 export interface Effect {

@@ -10,6 +10,7 @@ const NOTIFIED: ReadonlySet<Effect["type"]> = new Set([
   "error",
   "outcome",
   "supersede",
+  "allow",
   "approve",
 ]);
 

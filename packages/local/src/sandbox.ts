@@ -14,6 +14,7 @@ import {
   createGantryHandlers,
   localLambdaContext,
   parseRuntimeConfig,
+  type RuntimeConfig,
 } from "@gantry/runtime";
 import { AppRunnerEmulator } from "./apprunner-emulator.ts";
 import { AwsEmulatorServer } from "./aws-emulator-server.ts";
@@ -73,6 +74,8 @@ export class Sandbox {
     readonly ledger: DynamoDbLedger,
     readonly accountId: string,
     readonly region: string,
+    /** Endpoints and table names: what a CLI in another process needs to reach this sandbox. */
+    readonly runtime: RuntimeConfig,
     private readonly reconcileHandler: () => Promise<unknown>,
     private readonly teardown: () => Promise<void>,
   ) {}
@@ -84,7 +87,8 @@ export class Sandbox {
     const clock = new VirtualClock(options.start ?? new Date("2026-11-02T09:00:00Z"));
     const cleanups: (() => Promise<void>)[] = [];
     try {
-      let dynamodbEndpoint = options.dynamodbEndpoint;
+      // Tests share one DynamoDB Local across sandboxes (each sandbox gets its own tables).
+      let dynamodbEndpoint = options.dynamodbEndpoint ?? process.env.GANTRY_SANDBOX_DYNAMODB_ENDPOINT;
       if (!dynamodbEndpoint) {
         const dynamodb: DynamoDbLocal = await startDynamoDbLocal();
         cleanups.push(() => dynamodb.stop());
@@ -166,6 +170,7 @@ export class Sandbox {
         new DynamoDbLedger(dynamodbClient, tables.ledger),
         accountId,
         region,
+        runtime,
         () => invoke("reconcile", handlers.reconcile)(scheduledEvent(clock.now(), accountId, region)),
         async () => {
           for (const cleanup of cleanups.reverse()) await cleanup();
@@ -267,8 +272,13 @@ export class Sandbox {
       await this.clock.runUntilIdle(until - this.clock.now().getTime());
       if (this.clock.now().getTime() >= until || !(await this.hasOpenWork())) return;
       await this.clock.advance(RECONCILE_EVERY_MS);
-      await this.reconcileHandler();
+      await this.reconcile();
     }
+  }
+
+  /** One run of the scheduled reconciler (production runs it every 5 minutes). */
+  async reconcile(): Promise<void> {
+    await this.reconcileHandler();
   }
 
   async hasOpenWork(): Promise<boolean> {

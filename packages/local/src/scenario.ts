@@ -56,12 +56,14 @@ const step = z.union([
     .transform((event) => ({ kind: "event" as const, event: event as Partial<EventBridgeEvent> })),
 ]);
 
-export const scenarioSchema = z.object({
-  description: z.string().optional(),
-  services: z.array(service).default([]),
-  images: z.array(image).default([]),
-  events: z.array(step).default([]),
-});
+export const scenarioSchema = z
+  .object({
+    description: z.string().optional(),
+    services: z.array(service).default([]),
+    images: z.array(image).default([]),
+    events: z.array(step).default([]),
+  })
+  .strict();
 
 export type Scenario = z.output<typeof scenarioSchema>;
 export type ScenarioInput = z.input<typeof scenarioSchema>;

@@ -1,5 +1,8 @@
 import { createHash } from "node:crypto";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import { Sandbox, type SandboxImage } from "@gantry/local";
+import { SANDBOX_STATE_FILE } from "../target.ts";
 import { formatTimelineEntry } from "../timeline.ts";
 import type { CommandIo } from "./test-pattern.ts";
 
@@ -79,11 +82,73 @@ export async function sandboxCommand(args: string[], io: CommandIo): Promise<num
     if (sandbox.bus.deadLetters.length > 0) io.stdout(`  dead letters: ${sandbox.bus.deadLetters.length}`);
 
     if (once) return sandbox.bus.deadLetters.length === 0 ? 0 : 1;
-    io.stdout("");
-    io.stdout("The sandbox keeps running (Ctrl-C to stop).");
-    await new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
+    await keepRunning(sandbox, io, flush, digestOf("api v7"));
     return 0;
   } finally {
     await sandbox.stop();
   }
+}
+
+/** Sandbox time runs 60× faster than real time while the sandbox waits for commands. */
+const TICK_MS = 250;
+const SPEED = 60;
+
+/**
+ * Keeps the sandbox up for other terminals: writes where it can be reached (the CLI's ledger
+ * commands read it), moves the virtual clock on in real time, prints what happens, stops on Ctrl-C.
+ */
+async function keepRunning(
+  sandbox: Sandbox,
+  io: CommandIo,
+  flush: () => void,
+  blockedDigest: string,
+): Promise<void> {
+  await mkdir(dirname(SANDBOX_STATE_FILE), { recursive: true });
+  // The CLI's writes must carry sandbox time, so the state file says how sandbox time moves.
+  const writeState = () =>
+    writeFile(
+      SANDBOX_STATE_FILE,
+      JSON.stringify(
+        {
+          pid: process.pid,
+          runtime: sandbox.runtime,
+          clock: { sandboxTime: sandbox.clock.now().toISOString(), realTime: Date.now(), speed: SPEED },
+        },
+        null,
+        2,
+      ),
+    );
+  await writeState();
+  io.stdout("");
+  io.stdout(
+    "The sandbox keeps running (sandbox time moves 60× faster; Ctrl-C to stop). In another terminal:",
+  );
+  io.stdout("  npx gantry history payments");
+  io.stdout(`  npx gantry approve payments ${blockedDigest} --reason "CVE-2026-1234 is not reachable"`);
+  let busy = false;
+  let sinceReconcile = 0;
+  const ticker = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    void (async () => {
+      await sandbox.clock.advance(TICK_MS * SPEED);
+      sinceReconcile += TICK_MS * SPEED;
+      if (sinceReconcile >= 5 * 60_000) {
+        sinceReconcile = 0;
+        await sandbox.reconcile();
+      }
+      flush();
+      await writeState();
+    })()
+      .catch((error: Error) => io.stderr(`sandbox: ${error.message}`))
+      .finally(() => {
+        busy = false;
+      });
+  }, TICK_MS);
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", () => resolve());
+    process.once("SIGTERM", () => resolve());
+  });
+  clearInterval(ticker);
+  await rm(SANDBOX_STATE_FILE, { force: true });
 }

@@ -165,7 +165,7 @@ export async function decide(
     const decision = evaluateGate(policy, evidence, now);
     const blocked = decision.verdict === "block";
     const effect: Effect = {
-      type: blocked ? "block" : "approve",
+      type: blocked ? "block" : "allow",
       service: release.serviceName,
       serviceArn,
       digest,

@@ -1,0 +1,110 @@
+import { userInfo } from "node:os";
+import { parseArgs } from "node:util";
+import { approveRelease, type JournalEntry, type Release, toNotification } from "@gantry/core";
+import type { AppContext } from "@gantry/runtime";
+import { contextFor, loadGantryConfigFile, resolveTarget } from "../target.ts";
+import { shortDigest } from "../timeline.ts";
+import type { CommandIo } from "./test-pattern.ts";
+
+async function serviceArnByName(context: AppContext, name: string): Promise<string> {
+  const services = await context.deps.appRunner.listManagedServices();
+  const match = services.find((service) => service.serviceName === name || service.serviceArn === name);
+  if (!match) {
+    const known = services.map((service) => service.serviceName).join(", ") || "none";
+    throw new Error(`no Gantry-managed service named "${name}" (managed services: ${known})`);
+  }
+  return match.serviceArn;
+}
+
+/** `gantry history <service> [--json] [--limit N]`: the service's releases and journal, newest first. */
+export async function historyCommand(args: string[], io: CommandIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      json: { type: "boolean" },
+      limit: { type: "string", default: "50" },
+      config: { type: "string" },
+    },
+  });
+  if (positionals.length !== 1) {
+    io.stderr("usage: gantry history <service> [--json] [--limit N]");
+    return 2;
+  }
+  const context = contextFor(await resolveTarget(), await loadGantryConfigFile(values.config));
+  const serviceArn = await serviceArnByName(context, positionals[0] as string);
+  const releases = await context.deps.ledger.releasesByService(serviceArn);
+  const journal = await context.deps.ledger.history(serviceArn, Number(values.limit));
+  if (values.json) {
+    io.stdout(JSON.stringify({ serviceArn, releases, journal }, null, 2));
+    return 0;
+  }
+  io.stdout(`Releases of ${positionals[0]} (newest first)`);
+  io.stdout(table(["pushed", "digest", "tags", "state", "decision", "operation"], releases.map(releaseRow)));
+  io.stdout("");
+  io.stdout("Journal (newest first)");
+  io.stdout(table(["at", "what", "digest", "detail"], journal.map(journalRow)));
+  return 0;
+}
+
+/** `gantry approve <service> <digest> --reason "…" [--actor name]`: deploy a blocked digest, recorded. */
+export async function approveCommand(args: string[], io: CommandIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { reason: { type: "string" }, actor: { type: "string" }, config: { type: "string" } },
+  });
+  if (positionals.length !== 2 || !values.reason?.trim()) {
+    io.stderr('usage: gantry approve <service> <digest> --reason "why this is safe" [--actor name]');
+    return 2;
+  }
+  const [service, digest] = positionals as [string, string];
+  const context = contextFor(await resolveTarget(), await loadGantryConfigFile(values.config));
+  const serviceArn = await serviceArnByName(context, service);
+  const actor = values.actor ?? `${process.env.USER ?? userInfo().username} (cli)`;
+  const effects = await approveRelease(context.deps, { serviceArn, digest, actor, reason: values.reason });
+  for (const effect of effects) {
+    const notification = toNotification(effect, context.deps.clock.now());
+    if (notification) await context.notifier.publish(notification);
+    io.stdout(
+      `${effect.type} ${effect.service ?? ""} ${effect.digest ? shortDigest(effect.digest) : ""} ${effect.message ?? ""}`.trim(),
+    );
+  }
+  return 0;
+}
+
+function releaseRow(release: Release): string[] {
+  return [
+    release.pushedAt.slice(0, 19).replace("T", " "),
+    shortDigest(release.digest),
+    release.tags.join(",") || "-",
+    release.state,
+    release.override
+      ? `approved by ${release.override.actor}`
+      : ((release.decision?.violations.join("; ") || release.decision?.verdict) ?? "-"),
+    release.operationId?.slice(0, 8) ?? "-",
+  ];
+}
+
+function journalRow(entry: JournalEntry): string[] {
+  const detail = [
+    entry.message,
+    ...(entry.reasons ?? []).filter((reason) => reason !== entry.message),
+  ].filter(Boolean);
+  return [
+    entry.at.slice(0, 19).replace("T", " "),
+    entry.type,
+    entry.digest ? shortDigest(entry.digest) : "-",
+    detail.join(" — "),
+  ];
+}
+
+function table(header: string[], rows: string[][]): string {
+  if (rows.length === 0) return "  (none)";
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? "").length)),
+  );
+  const line = (cells: string[]) =>
+    `  ${cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join("  ")}`.trimEnd();
+  return [line(header), line(widths.map((width) => "-".repeat(width))), ...rows.map(line)].join("\n");
+}

@@ -1,0 +1,142 @@
+import { Sandbox } from "@gantry/local";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { configCheckCommand } from "../../packages/cli/src/commands/config-check.ts";
+import { approveCommand, historyCommand } from "../../packages/cli/src/commands/ledger.ts";
+import { replayCommand } from "../../packages/cli/src/commands/replay.ts";
+import { basicScan, digest, push } from "./scenario-helpers.ts";
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    io: { stdout: (line: string) => out.push(line), stderr: (line: string) => err.push(line) },
+    out,
+    err,
+  };
+}
+
+describe("gantry replay", () => {
+  beforeAll(() => {
+    process.env.GANTRY_SANDBOX_DYNAMODB_ENDPOINT = inject("dynamodbEndpoint");
+  });
+
+  it("prints one JSON effect per line for the example scenario, in order", async () => {
+    const { io, out } = capture();
+    expect(await replayCommand(["examples/gated-deploy.scenario.json", "--json"], io)).toBe(0);
+    const effects = out.map((line) => JSON.parse(line));
+    expect(effects.map((effect) => effect.type)).toEqual([
+      "candidate",
+      "allow",
+      "deploy",
+      "outcome",
+      "candidate",
+      "block",
+      "ignore",
+    ]);
+    expect(effects.find((effect) => effect.type === "block")).toMatchObject({
+      service: "storefront",
+      reasons: ["1 CRITICAL finding (allowed: 0)"],
+    });
+    expect(effects.find((effect) => effect.type === "deploy").operationId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("takes a JSON config: audit mode deploys what the default policy blocks", async () => {
+    const { io, out } = capture();
+    await replayCommand(
+      ["examples/gated-deploy.scenario.json", "--json", "--config", "examples/audit.config.json"],
+      io,
+    );
+    expect(out.map((line) => JSON.parse(line).type).filter((type) => type === "deploy")).toHaveLength(2);
+  });
+
+  it("rejects a file that is not a scenario, naming what is wrong", async () => {
+    await expect(
+      replayCommand(["test/fixtures/aws-events/ecr-image-action-push-success.json"], capture().io),
+    ).rejects.toThrow(/invalid scenario:[\s\S]*Unrecognized keys/);
+    await expect(replayCommand(["no-such-file.json"], capture().io)).rejects.toThrow(
+      /cannot read scenario no-such-file.json/,
+    );
+  });
+});
+
+describe("gantry approve / history against a running sandbox", () => {
+  let sandbox: Sandbox;
+  const blocked = digest("payments critical");
+  const saved = { ...process.env };
+
+  beforeAll(async () => {
+    sandbox = await Sandbox.start({ dynamodbEndpoint: inject("dynamodbEndpoint") });
+    sandbox.createService({ name: "payments", image: "api:prod" });
+    sandbox.publish(push("api", blocked, "prod"));
+    sandbox.publish(basicScan("api", blocked, { CRITICAL: 2 }));
+    await sandbox.settle();
+    const { runtime } = sandbox;
+    Object.assign(process.env, {
+      AWS_REGION: runtime.region,
+      AWS_ACCESS_KEY_ID: "local",
+      AWS_SECRET_ACCESS_KEY: "local",
+      GANTRY_STAGE: runtime.stage,
+      GANTRY_LEDGER_TABLE: runtime.ledgerTable,
+      GANTRY_IDEMPOTENCY_TABLE: runtime.idempotencyTable,
+      GANTRY_TOPIC_ARN: runtime.topicArn,
+      GANTRY_APPRUNNER_ENDPOINT: runtime.endpoints.apprunner,
+      GANTRY_ECR_ENDPOINT: runtime.endpoints.ecr,
+      GANTRY_INSPECTOR_ENDPOINT: runtime.endpoints.inspector,
+      GANTRY_DYNAMODB_ENDPOINT: runtime.endpoints.dynamodb,
+      GANTRY_SNS_ENDPOINT: runtime.endpoints.sns,
+    });
+  });
+  afterAll(async () => {
+    process.env = saved;
+    await sandbox.stop();
+  });
+
+  it("refuses an approval without a reason", async () => {
+    const { io, err } = capture();
+    expect(await approveCommand(["payments", blocked], io)).toBe(2);
+    expect(err[0]).toMatch(/--reason/);
+  });
+
+  it("approves a blocked digest: deploys it and records who and why", async () => {
+    const { io, out } = capture();
+    expect(
+      await approveCommand(["payments", blocked, "--reason", "fixed upstream", "--actor", "alice"], io),
+    ).toBe(0);
+    expect(out[0]).toMatch(/^approve payments/);
+    expect(out[1]).toMatch(/^deploy payments .* UpdateService to .*api@sha256:/);
+    await sandbox.settle();
+
+    const history = capture();
+    expect(await historyCommand(["payments", "--json"], history.io)).toBe(0);
+    const { releases, journal } = JSON.parse(history.out.join("\n"));
+    expect(releases[0]).toMatchObject({
+      digest: blocked,
+      state: "deployed",
+      override: { actor: "alice", reason: "fixed upstream" },
+    });
+    expect(journal.map((entry: { type: string }) => entry.type)).toEqual(
+      expect.arrayContaining(["candidate", "block", "approve", "deploy", "outcome"]),
+    );
+    expect(sandbox.sns.messages.some((message) => message.attributes.kind?.value === "approve")).toBe(true);
+  });
+
+  it("prints a readable table and explains an unknown service", async () => {
+    const table = capture();
+    expect(await historyCommand(["payments"], table.io)).toBe(0);
+    expect(table.out.join("\n")).toMatch(/deployed\s+approved by alice/);
+    await expect(historyCommand(["nope"], capture().io)).rejects.toThrow(
+      /no Gantry-managed service named "nope" \(managed services: payments\)/,
+    );
+  });
+});
+
+describe("gantry config check", () => {
+  it("accepts the repository's gantry.config.ts and rejects a bad JSON config, naming the field", async () => {
+    const good = capture();
+    expect(await configCheckCommand(["gantry.config.ts"], good.io)).toBe(0);
+    expect(good.out[0]).toBe("gantry.config.ts is valid. Default policy: default");
+    const bad = capture();
+    expect(await configCheckCommand(["test/fixtures/configs/invalid.config.json"], bad.io)).toBe(1);
+    expect(bad.err[0]).toMatch(/policies\.strict\.maxFindings\.HIGH/);
+  });
+});

@@ -10,7 +10,20 @@ export default $config({
       providers: { aws: { region: "us-east-1" } },
     };
   },
+  // SST forbids top-level imports in this file; each infra module is loaded here, in dependency order.
   async run() {
-    return {};
+    const storage = await import("./infra/storage");
+    const notifications = await import("./infra/notifications");
+    const deadLetters = await import("./infra/dead-letters");
+    await import("./infra/functions");
+    await import("./infra/events");
+
+    return {
+      ledgerTable: storage.ledger.name,
+      idempotencyTable: storage.idempotency.name,
+      notificationsTopicArn: notifications.notifications.arn,
+      alarmsTopicArn: notifications.alarms.arn,
+      deadLettersUrl: deadLetters.deadLetters.url,
+    };
   },
 });

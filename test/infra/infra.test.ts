@@ -126,6 +126,8 @@ async function check(stage: string, env: Record<string, string> = {}) {
     cwd: root,
     env: { ...process.env, GANTRY_APPRUNNER_ACCESS_ROLE_ARNS: "", ...env },
     maxBuffer: 16 * 1024 * 1024,
+    // A hung check is killed rather than left behind when the hook times out.
+    timeout: 120_000,
   });
   const report = JSON.parse(await readFile(out, "utf8")) as Report;
   return { report, stderr: result.stderr, wallMs: performance.now() - started };
@@ -425,8 +427,9 @@ describe("IAM", () => {
       for (const statement of statements(key)) {
         const actions = list(statement.Action);
         if (actions.some((action) => /^(dynamodb|sns|sqs|ecr|logs):/.test(action))) {
-          for (const resource of list(statement.Resource))
+          for (const resource of list(statement.Resource)) {
             expect(allowed, `${key} ${resource}`).toContain(resource);
+          }
         }
       }
     }

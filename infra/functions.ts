@@ -1,0 +1,81 @@
+/**
+ * The four Lambda functions. Each handler file is thin (`functions/<name>.ts`); what differs
+ * between them is the IAM in `permissions.ts`. Everything they share is decided once here.
+ */
+
+import type { RuleTarget } from "../packages/events/src/rules.ts";
+import { deadLetters } from "./dead-letters";
+import { notifications, notificationsPublish } from "./notifications";
+import { deliverFailures, permissions } from "./permissions";
+import { idempotency, idempotencyAccess, ledger, ledgerAccess } from "./storage";
+
+export type GantryFunction = RuleTarget | "reconcile";
+
+/**
+ * Lambda's own retries of an asynchronous (EventBridge) invocation. Handlers are idempotent and
+ * throw only on transient failures; after two retries the event goes to DeadLetters, and the
+ * reconciler repairs whatever it would have done.
+ */
+const ASYNC_RETRIES = 2;
+/** Lambda's maximum: an event delayed by throttling is still worth handling within 6 hours. */
+const MAX_EVENT_AGE_SECONDS = 6 * 60 * 60;
+
+const lambdaTrust = aws.iam.assumeRolePolicyForPrincipal({ Service: "lambda.amazonaws.com" });
+
+/** The runtime reads its configuration from these names only (validated once per cold start). */
+function environment() {
+  return {
+    GANTRY_LEDGER_TABLE: ledger.name,
+    GANTRY_IDEMPOTENCY_TABLE: idempotency.name,
+    GANTRY_TOPIC_ARN: notifications.arn,
+    GANTRY_STAGE: $app.stage,
+    POWERTOOLS_SERVICE_NAME: "gantry",
+    POWERTOOLS_METRICS_NAMESPACE: "Gantry",
+  };
+}
+
+function gantryFunction(name: string, file: GantryFunction, description: string) {
+  return new sst.aws.Function(name, {
+    handler: `functions/${file}.handler`,
+    description,
+    runtime: "nodejs22.x",
+    architecture: "arm64",
+    memory: "512 MB",
+    timeout: "60 seconds",
+    nodejs: { format: "esm" },
+    // Powertools Logger writes JSON; JSON log format lets Lambda honour its log level too.
+    logging: { format: "json", retention: "1 month" },
+    link: [ledgerAccess, idempotencyAccess, notificationsPublish],
+    permissions: [...permissions[file], deliverFailures],
+    environment: environment(),
+    retries: ASYNC_RETRIES,
+    transform: {
+      // SST 4.17 also trusts the account root in every function role (for `sst dev`'s bridge; its
+      // `!dev` test is on an Output, so it is always taken). Outside `sst dev`, Lambda only.
+      role: $dev ? undefined : { assumeRolePolicy: lambdaTrust },
+      eventInvokeConfig: {
+        maximumEventAgeInSeconds: MAX_EVENT_AGE_SECONDS,
+        destinationConfig: { onFailure: { destination: deadLetters.arn } },
+      },
+    },
+  });
+}
+
+export const gantryFunctions: Record<GantryFunction, sst.aws.Function> = {
+  "image-push": gantryFunction(
+    "ImagePush",
+    "image-push",
+    "Gantry: record pushed digests as release candidates",
+  ),
+  "image-scan": gantryFunction(
+    "ImageScan",
+    "image-scan",
+    "Gantry: gate scanned digests and deploy by digest",
+  ),
+  "apprunner-event": gantryFunction(
+    "AppRunnerEvent",
+    "apprunner-event",
+    "Gantry: record App Runner outcomes; retry, roll back, resume, rebuild",
+  ),
+  reconcile: gantryFunction("Reconcile", "reconcile", "Gantry: repair what lost events left undone"),
+};

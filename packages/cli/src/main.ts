@@ -1,3 +1,4 @@
+import "./quiet-node-version-warning.ts";
 import type { CommandIo } from "./commands/test-pattern.ts";
 
 type Command = (args: string[], io: CommandIo) => Promise<number>;

@@ -1,6 +1,6 @@
 import type { Effect } from "@gantry/core";
-import { callViolations } from "@gantry/local";
-import { describe, expect, it } from "vitest";
+import { callViolations, Sandbox } from "@gantry/local";
+import { describe, expect, inject, it } from "vitest";
 import {
   basicScan,
   digest,
@@ -223,6 +223,21 @@ describe("scan-gated, digest-pinned deploys (sandbox, real handlers, DynamoDB Lo
     expect(ofType(effects, "block")[0]).toMatchObject({ reasons: ["2 CRITICAL findings (allowed: 0)"] });
   });
 
+  it("enhanced scanning with an exception reads the finding ids from Inspector and deploys", async () => {
+    const effects = await replay(
+      {
+        services: [web],
+        images: [{ repository: "web", digest: critical, tags: ["prod"], findings: [{ id: "CVE-2026-0001", severity: "CRITICAL" }] }],
+        events: [push("web", critical, "prod"), enhancedScan("web", critical, { CRITICAL: 1 })],
+      },
+      exceptionConfig("2027-01-01T00:00:00Z"),
+    );
+    expect(ofType(effects, "deploy")).toHaveLength(1);
+    expect(ofType(effects, "allow")[0]?.notes).toEqual([
+      "CVE-2026-0001 (CRITICAL) excepted until 2027-01-01T00:00:00Z: not reachable from the handler",
+    ]);
+  });
+
   it("an untagged push and a push to a repository nobody runs are ignored", async () => {
     const effects = await replay({
       services: [web],
@@ -288,6 +303,34 @@ describe("scan-gated, digest-pinned deploys (sandbox, real handlers, DynamoDB Lo
       level: "warning",
       reasons: [expect.stringContaining('unknown policy "no-such-policy"')],
     });
+  });
+
+  it("a handler that died between claiming the slot and UpdateService does not wedge the service", async () => {
+    const sandbox = await Sandbox.start({ dynamodbEndpoint: inject("dynamodbEndpoint") });
+    try {
+      const serviceArn = sandbox.createService(web);
+      sandbox.putImage({ repository: "web", digest: clean, tags: ["prod"] });
+      sandbox.publish(push("web", clean, "prod"));
+      await sandbox.clock.advance(0);
+      // What a crashed image-scan handler leaves behind: a claim, and no operation.
+      await sandbox.ledger.commit([
+        {
+          kind: "put-slot",
+          slot: { serviceArn, activeOperationId: `claim:${clean}`, activeDigest: clean, claimedAt: sandbox.clock.now().toISOString(), version: 1 },
+          expectedVersion: undefined,
+        },
+      ]);
+      sandbox.publish(basicScan("web", clean));
+      await sandbox.settle();
+      expect(summary(sandbox.effects())).toEqual([
+        `wait storefront ${clean.slice(7, 13)}`,
+        `deploy storefront ${clean.slice(7, 13)}`,
+        `outcome storefront ${clean.slice(7, 13)}`,
+      ]);
+      expect(updateServiceCalls(sandbox)).toHaveLength(1);
+    } finally {
+      await sandbox.stop();
+    }
   });
 
   it("every decision is published to SNS with filterable attributes", async () => {

@@ -42,6 +42,8 @@ export interface ServiceSlot {
   serviceArn: string;
   activeOperationId?: string;
   activeDigest?: string;
+  /** When a handler claimed the slot to call UpdateService (the claim holds `claim:<digest>`). */
+  claimedAt?: string;
   /** The newest approved digest waiting for the active operation to end. */
   waitingDigest?: string;
   version: number;

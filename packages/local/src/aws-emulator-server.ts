@@ -51,6 +51,11 @@ export interface AwsEmulatorServerOptions {
   ecr?: AwsJsonHandler;
   /** Further services, e.g. a future Inspector emulator. */
   others?: AwsJsonHandler[];
+  /**
+   * restJson1 services (Inspector2) route by method and path instead of X-Amz-Target:
+   * `"POST /findings/list": (input) => output`.
+   */
+  restRoutes?: Record<string, (input: unknown) => unknown | Promise<unknown>>;
   host?: string;
   /** 0 (the default) lets the OS pick a free port. */
   port?: number;
@@ -65,6 +70,7 @@ const MAX_BODY_BYTES = 16 * 1024 * 1024;
  */
 export class AwsEmulatorServer {
   readonly #handlers = new Map<string, AwsJsonHandler>();
+  readonly #restRoutes: Record<string, (input: unknown) => unknown | Promise<unknown>>;
   readonly #host: string;
   readonly #port: number;
   #server: Server | undefined;
@@ -73,6 +79,7 @@ export class AwsEmulatorServer {
   constructor(options: AwsEmulatorServerOptions) {
     const handlers = [options.apprunner, options.ecr, ...(options.others ?? [])];
     for (const handler of handlers) if (handler) this.#handlers.set(handler.targetPrefix, handler);
+    this.#restRoutes = options.restRoutes ?? {};
     this.#host = options.host ?? "127.0.0.1";
     this.#port = options.port ?? 0;
   }
@@ -116,6 +123,8 @@ export class AwsEmulatorServer {
 
   async #serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const target = String(request.headers["x-amz-target"] ?? "");
+    const route = this.#restRoutes[`${request.method} ${request.url?.split("?")[0]}`];
+    if (!target && route) return this.#serveRest(request, response, route);
     const dot = target.lastIndexOf(".");
     const handler = this.#handlers.get(target.slice(0, dot));
     const contentType = `application/x-amz-json-${handler?.jsonVersion ?? "1.0"}`;
@@ -135,6 +144,24 @@ export class AwsEmulatorServer {
       send(response, apiError.statusCode, contentType, { __type: apiError.code, message: apiError.message });
     }
   }
+
+  async #serveRest(
+    request: IncomingMessage,
+    response: ServerResponse,
+    route: (input: unknown) => unknown | Promise<unknown>,
+  ): Promise<void> {
+    try {
+      send(response, 200, "application/json", (await route(parseJson(await readBody(request)))) ?? {});
+    } catch (error) {
+      sendRestError(response, error);
+    }
+  }
+}
+
+function sendRestError(response: ServerResponse, error: unknown): void {
+  const apiError = asApiError(error);
+  response.setHeader("x-amzn-ErrorType", apiError.code);
+  send(response, apiError.statusCode, "application/json", { message: apiError.message });
 }
 
 function send(response: ServerResponse, status: number, contentType: string, body: unknown): void {

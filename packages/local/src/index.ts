@@ -7,6 +7,7 @@ export * from "./aws-model.ts";
 export * from "./dynamodb-local.ts";
 export * from "./ecr-emulator.ts";
 export * from "./free-port.ts";
+export * from "./inspector2-emulator.ts";
 export * from "./local-bus.ts";
 export * from "./local-sns.ts";
 export * from "./sandbox.ts";

@@ -20,6 +20,7 @@ import { AppRunnerEmulator } from "./apprunner-emulator.ts";
 import { AwsEmulatorServer } from "./aws-emulator-server.ts";
 import { type DynamoDbLocal, localCredentials, startDynamoDbLocal } from "./dynamodb-local.ts";
 import { EcrEmulator, type EcrFinding } from "./ecr-emulator.ts";
+import { Inspector2Emulator } from "./inspector2-emulator.ts";
 import { LocalBus } from "./local-bus.ts";
 import { LocalSns } from "./local-sns.ts";
 import { VirtualClock } from "./virtual-clock.ts";
@@ -69,6 +70,7 @@ export class Sandbox {
     readonly clock: VirtualClock,
     readonly appRunner: AppRunnerEmulator,
     readonly ecr: EcrEmulator,
+    readonly inspector: Inspector2Emulator,
     readonly bus: LocalBus,
     readonly sns: LocalSns,
     readonly ledger: DynamoDbLedger,
@@ -118,7 +120,8 @@ export class Sandbox {
       });
       cleanups.push(async () => appRunner.dispose());
       const ecr = new EcrEmulator({ accountId, region, clock });
-      const server = new AwsEmulatorServer({ apprunner: appRunner, ecr });
+      const inspector = new Inspector2Emulator({ accountId, region, clock });
+      const server = new AwsEmulatorServer({ apprunner: appRunner, ecr, restRoutes: inspector.routes() });
       const { endpoint } = await server.start();
       cleanups.push(() => server.stop());
       const sns = new LocalSns();
@@ -165,6 +168,7 @@ export class Sandbox {
         clock,
         appRunner,
         ecr,
+        inspector,
         bus,
         sns,
         new DynamoDbLedger(dynamodbClient, tables.ledger),
@@ -211,6 +215,7 @@ export class Sandbox {
 
   /** The image lands in ECR (with its scan result ready for DescribeImageScanFindings). */
   putImage(image: SandboxImage): void {
+    this.inspector.putFindings(image.repository, image.digest, image.findings ?? []);
     this.ecr.putImage({
       repositoryName: image.repository,
       digest: image.digest,

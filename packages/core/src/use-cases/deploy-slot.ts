@@ -5,6 +5,9 @@ import { type Release, type ServiceSlot, TERMINAL_STATES } from "../release.ts";
 import { withConflictRetry } from "./conflict-retry.ts";
 
 const RUNNING_OPERATION = new Set(["PENDING", "IN_PROGRESS", "ROLLBACK_IN_PROGRESS"]);
+const CLAIM_PREFIX = "claim:";
+/** A claim normally lives for one UpdateService call; older than this, its handler died. */
+const STALE_CLAIM_MS = 10 * 60_000;
 
 export function journal(
   deps: GantryDeps,
@@ -115,9 +118,10 @@ async function queue(deps: GantryDeps, release: Release, slot: ServiceSlot): Pro
 
 async function start(deps: GantryDeps, release: Release, slot: ServiceSlot): Promise<Effect[]> {
   // Claim the slot first so two handlers cannot both call UpdateService for the same service.
-  const claimOperationId = `claim:${release.digest}`;
+  const claimOperationId = `${CLAIM_PREFIX}${release.digest}`;
   const claimed: ServiceSlot = {
     ...slot,
+    claimedAt: deps.clock.now().toISOString(),
     activeOperationId: claimOperationId,
     activeDigest: release.digest,
     waitingDigest: slot.waitingDigest === release.digest ? undefined : slot.waitingDigest,
@@ -258,4 +262,45 @@ export async function settleOperation(
   if (slot?.waitingDigest && !slot.activeOperationId)
     effects.push(...(await deployOrQueue(deps, serviceArn, slot.waitingDigest)));
   return effects;
+}
+
+/**
+ * Reconciler step: a handler that claimed the slot and died before recording its operation. If
+ * App Runner started an operation since the claim, adopt it (the deploy happened); otherwise free
+ * the slot and deploy the claimed digest again.
+ */
+export async function recoverStaleClaim(deps: GantryDeps, serviceArn: string): Promise<Effect[]> {
+  const slot = await deps.ledger.getSlot(serviceArn);
+  if (!slot?.activeOperationId?.startsWith(CLAIM_PREFIX) || !slot.claimedAt || !slot.activeDigest) return [];
+  const claimedAt = new Date(slot.claimedAt).getTime();
+  if (deps.clock.now().getTime() - claimedAt < STALE_CLAIM_MS) return [];
+  const digest = slot.activeDigest;
+  const started = (await deps.appRunner.listOperations(serviceArn)).find(
+    (operation) => operation.type === "UPDATE_SERVICE" && (operation.startedAt?.getTime() ?? 0) >= claimedAt,
+  );
+  const release = await deps.ledger.getRelease(serviceArn, digest);
+  if (started && release) {
+    const effect: Effect = {
+      type: "deploy",
+      service: release.serviceName,
+      serviceArn,
+      digest,
+      operationId: started.id,
+      reasons: ["recovered: the deploying handler stopped before recording its operation"],
+      message: "UpdateService found by the reconciler",
+    };
+    await deps.ledger.commit([
+      {
+        kind: "update-release",
+        release: { ...release, state: "deploying", operationId: started.id, deployStartedAt: slot.claimedAt, version: release.version + 1 },
+        expectedVersion: release.version,
+      },
+      { kind: "put-slot", slot: { ...slot, activeOperationId: started.id, version: slot.version + 1 }, expectedVersion: slot.version },
+      journal(deps, release, effect, `deploy#${digest}#${started.id}`),
+    ]);
+    return [effect];
+  }
+  const { claimedAt: _claimedAt, activeDigest: _digest, activeOperationId: _claim, ...rest } = slot;
+  await deps.ledger.commit([{ kind: "put-slot", slot: { ...rest, version: slot.version + 1 }, expectedVersion: slot.version }]);
+  return deployOrQueue(deps, serviceArn, digest);
 }

@@ -1,6 +1,6 @@
 import type { Effect } from "../effects.ts";
 import type { GantryDeps } from "../ports.ts";
-import { settleOperation } from "./deploy-slot.ts";
+import { recoverStaleClaim, settleOperation } from "./deploy-slot.ts";
 import { expireScanTimeouts } from "./gated-deploy.ts";
 
 const ENDED = new Set(["SUCCEEDED", "FAILED", "ROLLBACK_SUCCEEDED", "ROLLBACK_FAILED"]);
@@ -14,6 +14,7 @@ export async function reconcile(deps: GantryDeps): Promise<Effect[]> {
   const services = await deps.appRunner.listManagedServices();
   const effects: Effect[] = [];
   for (const service of services) {
+    effects.push(...(await recoverStaleClaim(deps, service.serviceArn)));
     const slot = await deps.ledger.getSlot(service.serviceArn);
     if (!slot?.activeOperationId) continue;
     const operation = (await deps.appRunner.listOperations(service.serviceArn)).find(

@@ -1,0 +1,128 @@
+import {
+  AppRunnerClient,
+  DescribeServiceCommand,
+  InvalidStateException,
+  ListOperationsCommand,
+  ListServicesCommand,
+  ListTagsForResourceCommand,
+  type Service,
+  UpdateServiceCommand,
+} from "@aws-sdk/client-apprunner";
+import { loadAppRunnerModel } from "@gantry/local";
+import { mockClient } from "aws-sdk-client-mock";
+import "aws-sdk-client-mock-vitest/extend";
+import { beforeEach, describe, expect, it } from "vitest";
+import { AppRunnerAdapter, deployImageInput } from "../src/index.ts";
+
+const arn = "arn:aws:apprunner:us-east-1:111122223333:service/storefront/0123456789abcdef0123456789abcdef";
+const registry = "111122223333.dkr.ecr.us-east-1.amazonaws.com";
+const digest = `sha256:${"a".repeat(64)}`;
+const appRunner = mockClient(AppRunnerClient);
+const clock = { now: () => new Date("2026-11-02T09:00:00Z") };
+
+/** A DescribeService answer as App Runner gives it: every setting filled in. */
+const service: Service = {
+  ServiceName: "storefront",
+  ServiceId: "0123456789abcdef0123456789abcdef",
+  ServiceArn: arn,
+  ServiceUrl: "abc.us-east-1.awsapprunner.com",
+  CreatedAt: new Date("2026-01-01T00:00:00Z"),
+  UpdatedAt: new Date("2026-01-01T00:00:00Z"),
+  Status: "RUNNING",
+  SourceConfiguration: {
+    ImageRepository: {
+      ImageIdentifier: `${registry}/web:prod`,
+      ImageRepositoryType: "ECR",
+      ImageConfiguration: { Port: "3000", RuntimeEnvironmentVariables: { LOG_LEVEL: "info" }, StartCommand: "node server.js" },
+    },
+    AutoDeploymentsEnabled: true,
+    AuthenticationConfiguration: { AccessRoleArn: "arn:aws:iam::111122223333:role/apprunner-ecr-access" },
+  },
+  InstanceConfiguration: { Cpu: "1024", Memory: "2048" },
+  AutoScalingConfigurationSummary: {},
+  NetworkConfiguration: { EgressConfiguration: { EgressType: "DEFAULT" } },
+};
+
+beforeEach(() => appRunner.reset());
+
+describe("AppRunnerAdapter", () => {
+  it("deploys by digest: the full source configuration, only the identifier changed, auto-deploy off", async () => {
+    appRunner.on(DescribeServiceCommand).resolves({ Service: service });
+    appRunner.on(UpdateServiceCommand).resolves({ OperationId: "0f0e0d0c-0b0a-4909-8807-060504030201", Service: service });
+    const adapter = new AppRunnerAdapter(new AppRunnerClient({ region: "us-east-1" }), clock);
+
+    await expect(adapter.deployImage(arn, `${registry}/web@${digest}`)).resolves.toEqual({
+      operationId: "0f0e0d0c-0b0a-4909-8807-060504030201",
+    });
+
+    const source = service.SourceConfiguration!;
+    const expected = {
+      ServiceArn: arn,
+      SourceConfiguration: {
+        ...source,
+        ImageRepository: { ...source.ImageRepository!, ImageIdentifier: `${registry}/web@${digest}` },
+        AutoDeploymentsEnabled: false,
+      },
+    };
+    expect(appRunner).toHaveReceivedCommandExactlyOnceWith(UpdateServiceCommand, expected);
+    expect(loadAppRunnerModel().validateInput("UpdateService", expected)).toEqual([]);
+  });
+
+  it("refuses to deploy an image to a source-code service", () => {
+    const codeService = { ...service, SourceConfiguration: { CodeRepository: { RepositoryUrl: "https://github.com/x/y", SourceCodeVersion: { Type: "BRANCH" as const, Value: "main" } } } };
+    expect(() => deployImageInput(codeService, `${registry}/web@${digest}`)).toThrow(/source-code service/);
+  });
+
+  it("lets InvalidStateException through unchanged (the caller queues the deploy)", async () => {
+    appRunner.on(DescribeServiceCommand).resolves({ Service: service });
+    appRunner.on(UpdateServiceCommand).rejects(new InvalidStateException({ message: "operation in progress", $metadata: {} }));
+    const adapter = new AppRunnerAdapter(new AppRunnerClient({ region: "us-east-1", maxAttempts: 1 }), clock);
+    await expect(adapter.deployImage(arn, `${registry}/web@${digest}`)).rejects.toBeInstanceOf(InvalidStateException);
+  });
+
+  it("discovers only services tagged gantry:managed=true, skipping deleted ones, and caches the answer", async () => {
+    const other = "arn:aws:apprunner:us-east-1:111122223333:service/other/fedcba9876543210fedcba9876543210";
+    const gone = "arn:aws:apprunner:us-east-1:111122223333:service/gone/00000000000000000000000000000000";
+    appRunner.on(ListServicesCommand).resolves({
+      ServiceSummaryList: [
+        { ServiceArn: arn, ServiceName: "storefront", Status: "RUNNING" },
+        { ServiceArn: other, ServiceName: "other", Status: "RUNNING" },
+        { ServiceArn: gone, ServiceName: "gone", Status: "DELETED" },
+      ],
+    });
+    appRunner.on(ListTagsForResourceCommand, { ResourceArn: arn }).resolves({ Tags: [{ Key: "gantry:managed", Value: "true" }] });
+    appRunner.on(ListTagsForResourceCommand, { ResourceArn: other }).resolves({ Tags: [{ Key: "team", Value: "x" }] });
+    appRunner.on(DescribeServiceCommand).resolves({ Service: service });
+    const adapter = new AppRunnerAdapter(new AppRunnerClient({ region: "us-east-1" }), clock);
+
+    const managed = await adapter.listManagedServices();
+    expect(managed).toEqual([
+      {
+        serviceArn: arn,
+        serviceName: "storefront",
+        status: "RUNNING",
+        imageIdentifier: `${registry}/web:prod`,
+        autoDeploymentsEnabled: true,
+        tags: { "gantry:managed": "true" },
+      },
+    ]);
+    await adapter.listManagedServices();
+    expect(appRunner).toHaveReceivedCommandTimes(ListServicesCommand, 1);
+    expect(appRunner).not.toHaveReceivedCommandWith(ListTagsForResourceCommand, { ResourceArn: gone });
+  });
+
+  it("maps ListOperations newest first as App Runner returns them", async () => {
+    appRunner.on(ListOperationsCommand).resolves({
+      OperationSummaryList: [
+        { Id: "op-2", Type: "UPDATE_SERVICE", Status: "IN_PROGRESS", StartedAt: new Date("2026-11-02T09:00:00Z") },
+        { Id: "op-1", Type: "CREATE_SERVICE", Status: "SUCCEEDED" },
+      ],
+    });
+    const adapter = new AppRunnerAdapter(new AppRunnerClient({ region: "us-east-1" }), clock);
+    expect((await adapter.listOperations(arn)).map((operation) => `${operation.id}:${operation.status}`)).toEqual([
+      "op-2:IN_PROGRESS",
+      "op-1:SUCCEEDED",
+    ]);
+    expect(appRunner).toHaveReceivedCommandWith(ListOperationsCommand, { ServiceArn: arn, MaxResults: 20 });
+  });
+});

@@ -227,7 +227,14 @@ describe("scan-gated, digest-pinned deploys (sandbox, real handlers, DynamoDB Lo
     const effects = await replay(
       {
         services: [web],
-        images: [{ repository: "web", digest: critical, tags: ["prod"], findings: [{ id: "CVE-2026-0001", severity: "CRITICAL" }] }],
+        images: [
+          {
+            repository: "web",
+            digest: critical,
+            tags: ["prod"],
+            findings: [{ id: "CVE-2026-0001", severity: "CRITICAL" }],
+          },
+        ],
         events: [push("web", critical, "prod"), enhancedScan("web", critical, { CRITICAL: 1 })],
       },
       exceptionConfig("2027-01-01T00:00:00Z"),
@@ -316,7 +323,13 @@ describe("scan-gated, digest-pinned deploys (sandbox, real handlers, DynamoDB Lo
       await sandbox.ledger.commit([
         {
           kind: "put-slot",
-          slot: { serviceArn, activeOperationId: `claim:${clean}`, activeDigest: clean, claimedAt: sandbox.clock.now().toISOString(), version: 1 },
+          slot: {
+            serviceArn,
+            activeOperationId: `claim:${clean}`,
+            activeDigest: clean,
+            claimedAt: sandbox.clock.now().toISOString(),
+            version: 1,
+          },
           expectedVersion: undefined,
         },
       ]);

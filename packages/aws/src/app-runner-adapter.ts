@@ -1,9 +1,13 @@
 import {
   type AppRunnerClient,
+  CreateServiceCommand,
+  type CreateServiceCommandInput,
+  DeleteServiceCommand,
   DescribeServiceCommand,
   ListOperationsCommand,
   ListServicesCommand,
   ListTagsForResourceCommand,
+  ResumeServiceCommand,
   type Service,
   type SourceConfiguration,
   UpdateServiceCommand,
@@ -15,6 +19,7 @@ import {
   isManaged,
   type ManagedService,
   type OperationSummary,
+  type ServiceSpecSnapshot,
 } from "@gantry/core";
 
 /**
@@ -81,6 +86,55 @@ export class AppRunnerAdapter implements AppRunnerPort {
     }));
   }
 
+  async captureSpec(serviceArn: string): Promise<ServiceSpecSnapshot> {
+    const service = await this.#describe(serviceArn);
+    const tags = await this.#tags(serviceArn);
+    return {
+      serviceName: service.ServiceName ?? "",
+      ...(service.ServiceUrl ? { serviceUrl: service.ServiceUrl } : {}),
+      createInput: createInputOf(service, tags) as unknown as Record<string, unknown>,
+      capturedAt: this.clock.now().toISOString(),
+    };
+  }
+
+  async rebuildService(serviceArn: string, spec: ServiceSpecSnapshot): Promise<{ operationId: string }> {
+    const input = spec.createInput as unknown as CreateServiceCommandInput;
+    return this.#update({
+      ServiceArn: serviceArn,
+      SourceConfiguration: input.SourceConfiguration,
+      InstanceConfiguration: input.InstanceConfiguration,
+      HealthCheckConfiguration: input.HealthCheckConfiguration,
+      AutoScalingConfigurationArn: input.AutoScalingConfigurationArn,
+      NetworkConfiguration: input.NetworkConfiguration,
+      ObservabilityConfiguration: input.ObservabilityConfiguration,
+    });
+  }
+
+  async deleteService(serviceArn: string): Promise<{ operationId: string }> {
+    const { OperationId } = await this.client.send(new DeleteServiceCommand({ ServiceArn: serviceArn }));
+    this.#cache = undefined;
+    return { operationId: required(OperationId, "DeleteService", serviceArn) };
+  }
+
+  async createService(
+    spec: ServiceSpecSnapshot,
+  ): Promise<{ serviceArn: string; serviceUrl: string; operationId: string }> {
+    const { Service: created, OperationId } = await this.client.send(
+      new CreateServiceCommand(spec.createInput as unknown as CreateServiceCommandInput),
+    );
+    this.#cache = undefined;
+    return {
+      serviceArn: required(created?.ServiceArn, "CreateService", spec.serviceName),
+      serviceUrl: created?.ServiceUrl ?? "",
+      operationId: required(OperationId, "CreateService", spec.serviceName),
+    };
+  }
+
+  async resumeService(serviceArn: string): Promise<{ operationId: string }> {
+    const { OperationId } = await this.client.send(new ResumeServiceCommand({ ServiceArn: serviceArn }));
+    return { operationId: required(OperationId, "ResumeService", serviceArn) };
+  }
+
   async #describe(serviceArn: string): Promise<Service> {
     const { Service: service } = await this.client.send(
       new DescribeServiceCommand({ ServiceArn: serviceArn }),
@@ -122,6 +176,34 @@ export function deployImageInput(service: Service, imageIdentifier: string): Upd
       AutoDeploymentsEnabled: false,
     },
   };
+}
+
+/** The CreateService input that reproduces `service`: every setting DescribeService reports, and its tags. */
+export function createInputOf(service: Service, tags: Record<string, string>): CreateServiceCommandInput {
+  return {
+    ServiceName: service.ServiceName,
+    SourceConfiguration: sourceOf(service),
+    ...(service.InstanceConfiguration ? { InstanceConfiguration: service.InstanceConfiguration } : {}),
+    ...(service.HealthCheckConfiguration
+      ? { HealthCheckConfiguration: service.HealthCheckConfiguration }
+      : {}),
+    ...(service.AutoScalingConfigurationSummary?.AutoScalingConfigurationArn
+      ? { AutoScalingConfigurationArn: service.AutoScalingConfigurationSummary.AutoScalingConfigurationArn }
+      : {}),
+    ...(service.NetworkConfiguration ? { NetworkConfiguration: service.NetworkConfiguration } : {}),
+    ...(service.ObservabilityConfiguration
+      ? { ObservabilityConfiguration: service.ObservabilityConfiguration }
+      : {}),
+    ...(service.EncryptionConfiguration ? { EncryptionConfiguration: service.EncryptionConfiguration } : {}),
+    Tags: Object.entries(tags)
+      .filter(([key]) => !key.startsWith("aws:"))
+      .map(([Key, Value]) => ({ Key, Value })),
+  } as CreateServiceCommandInput;
+}
+
+function required(value: string | undefined, operation: string, subject: string): string {
+  if (!value) throw new Error(`${operation} returned no identifier for ${subject}`);
+  return value;
 }
 
 function sourceOf(service: Service): SourceConfiguration {

@@ -14,6 +14,7 @@ import {
   type LedgerWrite,
   type Release,
   type ScanRecord,
+  type ServiceRecord,
   type ServiceSlot,
 } from "@gantry/core";
 import { LEDGER_KEYS } from "./ledger-tables.ts";
@@ -24,6 +25,7 @@ const service = (serviceArn: string) => `SVC#${serviceArn}`;
 const releaseKey = (serviceArn: string, digest: string) => ({ pk: service(serviceArn), sk: `REL#${digest}` });
 const slotKey = (serviceArn: string) => ({ pk: service(serviceArn), sk: "SLOT" });
 const scanKey = (repository: string, digest: string) => ({ pk: `IMG#${repository}@${digest}`, sk: "SCAN" });
+const recordKey = (serviceName: string) => ({ pk: `SVCNAME#${serviceName}`, sk: "RECORD" });
 
 /**
  * The ledger on one DynamoDB table (single-table design):
@@ -31,6 +33,7 @@ const scanKey = (repository: string, digest: string) => ({ pk: `IMG#${repository
  * - slot      pk SVC#<arn>  sk SLOT           (the service's running operation and waiting digest)
  * - journal   pk SVC#<arn>  sk LOG#<iso time>#<key>  (history, newest first by sort key)
  * - scan      pk IMG#<repo>@<digest> sk SCAN
+ * - record    pk SVCNAME#<name> sk RECORD (spec, recovery, pause: outlives a recreated service's ARN)
  * Every state change is a conditional write on `version`; a multi-item change is one transaction.
  */
 export class DynamoDbLedger implements LedgerPort {
@@ -131,6 +134,35 @@ export class DynamoDbLedger implements LedgerPort {
       }),
     );
     return Items.map((item) => item.entry as JournalEntry);
+  }
+
+  async getServiceRecord(serviceName: string): Promise<ServiceRecord | undefined> {
+    const { Item } = await this.#documents.send(
+      new GetCommand({ TableName: this.tableName, Key: recordKey(serviceName), ConsistentRead: true }),
+    );
+    return Item?.record as ServiceRecord | undefined;
+  }
+
+  async putServiceRecord(record: ServiceRecord, expectedVersion: number | undefined): Promise<void> {
+    try {
+      await this.#documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...recordKey(record.serviceName), version: record.version, record },
+          ...(expectedVersion === undefined
+            ? { ConditionExpression: "attribute_not_exists(pk)" }
+            : {
+                ConditionExpression: "version = :expected",
+                ExpressionAttributeValues: { ":expected": expectedVersion },
+              }),
+        }),
+      );
+    } catch (error) {
+      if ((error as Error).name === "ConditionalCheckFailedException") {
+        throw new LedgerConflictError(`service record ${record.serviceName} changed concurrently`);
+      }
+      throw error;
+    }
   }
 
   #toItem(write: LedgerWrite): TransactItem {

@@ -33,7 +33,11 @@ const service: Service = {
     ImageRepository: {
       ImageIdentifier: `${registry}/web:prod`,
       ImageRepositoryType: "ECR",
-      ImageConfiguration: { Port: "3000", RuntimeEnvironmentVariables: { LOG_LEVEL: "info" }, StartCommand: "node server.js" },
+      ImageConfiguration: {
+        Port: "3000",
+        RuntimeEnvironmentVariables: { LOG_LEVEL: "info" },
+        StartCommand: "node server.js",
+      },
     },
     AutoDeploymentsEnabled: true,
     AuthenticationConfiguration: { AccessRoleArn: "arn:aws:iam::111122223333:role/apprunner-ecr-access" },
@@ -48,7 +52,9 @@ beforeEach(() => appRunner.reset());
 describe("AppRunnerAdapter", () => {
   it("deploys by digest: the full source configuration, only the identifier changed, auto-deploy off", async () => {
     appRunner.on(DescribeServiceCommand).resolves({ Service: service });
-    appRunner.on(UpdateServiceCommand).resolves({ OperationId: "0f0e0d0c-0b0a-4909-8807-060504030201", Service: service });
+    appRunner
+      .on(UpdateServiceCommand)
+      .resolves({ OperationId: "0f0e0d0c-0b0a-4909-8807-060504030201", Service: service });
     const adapter = new AppRunnerAdapter(new AppRunnerClient({ region: "us-east-1" }), clock);
 
     await expect(adapter.deployImage(arn, `${registry}/web@${digest}`)).resolves.toEqual({
@@ -69,15 +75,27 @@ describe("AppRunnerAdapter", () => {
   });
 
   it("refuses to deploy an image to a source-code service", () => {
-    const codeService = { ...service, SourceConfiguration: { CodeRepository: { RepositoryUrl: "https://github.com/x/y", SourceCodeVersion: { Type: "BRANCH" as const, Value: "main" } } } };
+    const codeService = {
+      ...service,
+      SourceConfiguration: {
+        CodeRepository: {
+          RepositoryUrl: "https://github.com/x/y",
+          SourceCodeVersion: { Type: "BRANCH" as const, Value: "main" },
+        },
+      },
+    };
     expect(() => deployImageInput(codeService, `${registry}/web@${digest}`)).toThrow(/source-code service/);
   });
 
   it("lets InvalidStateException through unchanged (the caller queues the deploy)", async () => {
     appRunner.on(DescribeServiceCommand).resolves({ Service: service });
-    appRunner.on(UpdateServiceCommand).rejects(new InvalidStateException({ message: "operation in progress", $metadata: {} }));
+    appRunner
+      .on(UpdateServiceCommand)
+      .rejects(new InvalidStateException({ message: "operation in progress", $metadata: {} }));
     const adapter = new AppRunnerAdapter(new AppRunnerClient({ region: "us-east-1", maxAttempts: 1 }), clock);
-    await expect(adapter.deployImage(arn, `${registry}/web@${digest}`)).rejects.toBeInstanceOf(InvalidStateException);
+    await expect(adapter.deployImage(arn, `${registry}/web@${digest}`)).rejects.toBeInstanceOf(
+      InvalidStateException,
+    );
   });
 
   it("discovers only services tagged gantry:managed=true, skipping deleted ones, and caches the answer", async () => {
@@ -90,8 +108,12 @@ describe("AppRunnerAdapter", () => {
         { ServiceArn: gone, ServiceName: "gone", Status: "DELETED" },
       ],
     });
-    appRunner.on(ListTagsForResourceCommand, { ResourceArn: arn }).resolves({ Tags: [{ Key: "gantry:managed", Value: "true" }] });
-    appRunner.on(ListTagsForResourceCommand, { ResourceArn: other }).resolves({ Tags: [{ Key: "team", Value: "x" }] });
+    appRunner
+      .on(ListTagsForResourceCommand, { ResourceArn: arn })
+      .resolves({ Tags: [{ Key: "gantry:managed", Value: "true" }] });
+    appRunner
+      .on(ListTagsForResourceCommand, { ResourceArn: other })
+      .resolves({ Tags: [{ Key: "team", Value: "x" }] });
     appRunner.on(DescribeServiceCommand).resolves({ Service: service });
     const adapter = new AppRunnerAdapter(new AppRunnerClient({ region: "us-east-1" }), clock);
 
@@ -114,15 +136,19 @@ describe("AppRunnerAdapter", () => {
   it("maps ListOperations newest first as App Runner returns them", async () => {
     appRunner.on(ListOperationsCommand).resolves({
       OperationSummaryList: [
-        { Id: "op-2", Type: "UPDATE_SERVICE", Status: "IN_PROGRESS", StartedAt: new Date("2026-11-02T09:00:00Z") },
+        {
+          Id: "op-2",
+          Type: "UPDATE_SERVICE",
+          Status: "IN_PROGRESS",
+          StartedAt: new Date("2026-11-02T09:00:00Z"),
+        },
         { Id: "op-1", Type: "CREATE_SERVICE", Status: "SUCCEEDED" },
       ],
     });
     const adapter = new AppRunnerAdapter(new AppRunnerClient({ region: "us-east-1" }), clock);
-    expect((await adapter.listOperations(arn)).map((operation) => `${operation.id}:${operation.status}`)).toEqual([
-      "op-2:IN_PROGRESS",
-      "op-1:SUCCEEDED",
-    ]);
+    expect(
+      (await adapter.listOperations(arn)).map((operation) => `${operation.id}:${operation.status}`),
+    ).toEqual(["op-2:IN_PROGRESS", "op-1:SUCCEEDED"]);
     expect(appRunner).toHaveReceivedCommandWith(ListOperationsCommand, { ServiceArn: arn, MaxResults: 20 });
   });
 });

@@ -79,7 +79,18 @@ export interface AppRunnerServiceStatusChanged extends EventEnvelope, AppRunnerS
 }
 
 export type DomainEvent =
+  | AppRunnerPauseCalled
   | ImagePushed
   | ImageScanCompleted
   | AppRunnerOperationStatusChanged
   | AppRunnerServiceStatusChanged;
+
+/** CloudTrail's record of a PauseService call (`AWS API Call via CloudTrail`): who paused a service. */
+export interface AppRunnerPauseCalled extends EventEnvelope {
+  kind: "apprunner-pause-called";
+  serviceArn: string;
+  /** The caller's ARN (user, role session, SSO session). */
+  actor: string;
+  /** A person (IAM user, root, SSO/console session) rather than automation. */
+  person: boolean;
+}

@@ -14,7 +14,16 @@ export type EffectType =
   | "supersede"
   | "candidate"
   | "allow"
-  | "approve";
+  | "approve"
+  | "rollback"
+  | "quarantine"
+  | "retry"
+  | "rebuild"
+  | "recreate"
+  | "resume"
+  | "giveup"
+  | "stuck"
+  | "paused";
 
 export interface Effect {
   type: EffectType;

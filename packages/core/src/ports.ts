@@ -1,3 +1,4 @@
+import type { RandomSource } from "./backoff.ts";
 import type { Clock } from "./clock.ts";
 import type { Effect } from "./effects.ts";
 import type { GantryConfig } from "./gantry-config.ts";
@@ -37,6 +38,40 @@ export interface AppRunnerPort {
   disableAutoDeploy(serviceArn: string): Promise<{ operationId: string }>;
   /** Newest first, as App Runner returns them. */
   listOperations(serviceArn: string): Promise<OperationSummary[]>;
+  /** Everything needed to create the service again (opaque to the core): a CreateService input. */
+  captureSpec(serviceArn: string): Promise<ServiceSpecSnapshot>;
+  /** UpdateService with the service's own configuration: AWS's way out of CREATE_FAILED (FACTS §0.2). */
+  rebuildService(serviceArn: string, spec: ServiceSpecSnapshot): Promise<{ operationId: string }>;
+  deleteService(serviceArn: string): Promise<{ operationId: string }>;
+  createService(
+    spec: ServiceSpecSnapshot,
+  ): Promise<{ serviceArn: string; serviceUrl: string; operationId: string }>;
+  resumeService(serviceArn: string): Promise<{ operationId: string }>;
+}
+
+export interface ServiceSpecSnapshot {
+  serviceName: string;
+  serviceUrl?: string;
+  /** The CreateService input that reproduces the service (source, instance, health check, network, …, tags). */
+  createInput: Record<string, unknown>;
+  capturedAt: string;
+}
+
+export interface LogsPort {
+  /** Lines of the service's deployment and application logs since `since`, oldest first (bounded). */
+  serviceLogs(input: { serviceName: string; serviceId: string; since: Date }): Promise<string[]>;
+}
+
+/** A deploy attempt due later, scheduled durably (EventBridge Scheduler one-time schedule). */
+export interface RetryJob {
+  kind: "redeploy";
+  serviceArn: string;
+  digest: string;
+  attempt: number;
+}
+
+export interface SchedulerPort {
+  scheduleRetry(job: RetryJob, at: Date): Promise<void>;
 }
 
 export interface ScanFindingsPort {
@@ -94,6 +129,33 @@ export interface LedgerPort {
   commit(writes: LedgerWrite[]): Promise<void>;
   /** Newest first. */
   history(serviceArn: string, limit?: number): Promise<JournalEntry[]>;
+  /** Per service name (it outlives a recreated service's ARN): spec, recovery and pause facts. */
+  getServiceRecord(serviceName: string): Promise<ServiceRecord | undefined>;
+  /** Conditional on `version` like every state change; undefined expects no record yet. */
+  putServiceRecord(record: ServiceRecord, expectedVersion: number | undefined): Promise<void>;
+}
+
+export interface ServiceRecord {
+  serviceName: string;
+  serviceArn: string;
+  /** The spec captured when a release went live: what a recreate builds from. */
+  lastGoodSpec?: ServiceSpecSnapshot;
+  recovery?: {
+    phase: "rebuilding" | "deleting" | "creating" | "recovered" | "gave-up";
+    attempts: number;
+    operationId?: string;
+    oldServiceArn?: string;
+    newServiceArn?: string;
+    newServiceUrl?: string;
+    spec?: ServiceSpecSnapshot;
+    startedAt: string;
+  };
+  /**
+   * The service's last pause: when Gantry saw it PAUSED, and who called PauseService (from
+   * CloudTrail, which may arrive minutes after the status event).
+   */
+  pause?: { seenAt?: string; actor?: string; person?: boolean; calledAt?: string; resumedAt?: string };
+  version: number;
 }
 
 export interface Notification {
@@ -117,7 +179,12 @@ export interface NotifierPort {
 export interface GantryDeps {
   config: GantryConfig;
   clock: Clock;
+  random: RandomSource;
   appRunner: AppRunnerPort;
   ledger: LedgerPort;
   findings: ScanFindingsPort;
+  logs: LogsPort;
+  scheduler: SchedulerPort;
+  /** The runtime's one error classifier, answering "would trying again later help?". */
+  isTransient: (error: unknown) => boolean;
 }

@@ -13,6 +13,8 @@ export type ReleaseState =
   | "deployed"
   | "failed"
   | "rolled-back"
+  | "rollback-failed"
+  | "retrying"
   | "superseded";
 
 export interface Release {
@@ -34,6 +36,13 @@ export interface Release {
   operationId?: string;
   deployStartedAt?: string;
   deployEndedAt?: string;
+  /** Deploy attempts started so far (1 after the first UpdateService). */
+  attempts?: number;
+  nextAttemptAt?: string;
+  /** Why the last attempt failed, from the service logs. */
+  failure?: { cause: string; summary: string; evidence: string[] };
+  /** Set when the digest was rolled back: it is never deployed again automatically. */
+  quarantine?: { since: string; reason: string; liftedBy?: { actor: string; reason: string; at: string } };
   version: number;
 }
 
@@ -46,6 +55,8 @@ export interface ServiceSlot {
   claimedAt?: string;
   /** The newest approved digest waiting for the active operation to end. */
   waitingDigest?: string;
+  /** The operation already reported as stuck (reported once, followed until it ends). */
+  stuckReported?: string;
   version: number;
 }
 
@@ -60,6 +71,7 @@ export const TERMINAL_STATES: ReadonlySet<ReleaseState> = new Set([
   "deployed",
   "failed",
   "rolled-back",
+  "rollback-failed",
   "superseded",
 ]);
 

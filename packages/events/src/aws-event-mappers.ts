@@ -15,6 +15,7 @@ import type {
   ImagePushed,
   ImageScanCompleted,
 } from "@gantry/core";
+
 import type { z } from "zod";
 import {
   type AppRunnerOperationStatusEvent,
@@ -33,6 +34,7 @@ import {
   type InspectorScanEvent,
   inspectorScanEventSchema,
 } from "./aws-event-schemas.ts";
+import { parseAppRunnerPauseCall } from "./cloudtrail-events.ts";
 import {
   type ContractIssue,
   EventContractError,
@@ -88,7 +90,7 @@ function assertObject(raw: unknown): asserts raw is Record<string, unknown> {
 
 const IDENTITY_FIELDS = new Set(["source", "detail-type"]);
 
-function validate<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
+export function validate<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
   assertObject(raw);
   const result = schema.safeParse(raw, { error: contractReasons });
   if (result.success) return result.data;
@@ -100,7 +102,7 @@ function validate<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
   throw new EventContractError({ ...first, ...labels(raw), issues });
 }
 
-function envelope(event: { id: string; account: string; region: string; time: string }) {
+export function envelope(event: { id: string; account: string; region: string; time: string }) {
   return { eventId: event.id, account: event.account, region: event.region, time: new Date(event.time) };
 }
 
@@ -264,6 +266,7 @@ const PARSERS: Record<string, Record<string, (raw: unknown) => DomainEvent>> = {
   "aws.apprunner": {
     "AppRunner Service Operation Status Change": parseAppRunnerOperationStatusEvent,
     "AppRunner Service Status Change": parseAppRunnerServiceStatusEvent,
+    "AWS API Call via CloudTrail": parseAppRunnerPauseCall,
   },
 };
 

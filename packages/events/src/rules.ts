@@ -50,4 +50,15 @@ export const gantryRules = [
     target: "apprunner-event",
     pattern: { source: ["aws.apprunner"], "detail-type": ["AppRunner Service Status Change"] },
   },
+  {
+    name: "apprunner-pause-call",
+    description:
+      "CloudTrail's record of PauseService: who paused a service (never auto-resume a person's pause)",
+    target: "apprunner-event",
+    pattern: {
+      source: ["aws.apprunner"],
+      "detail-type": ["AWS API Call via CloudTrail"],
+      detail: { eventSource: ["apprunner.amazonaws.com"], eventName: ["PauseService"] },
+    },
+  },
 ] as const satisfies readonly GantryRule[];

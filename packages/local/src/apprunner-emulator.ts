@@ -471,6 +471,13 @@ export class AppRunnerEmulator implements AwsJsonHandler {
     if (fault?.outcome === "error-5xx") {
       throw this.model.error("InternalServiceErrorException", "An unexpected service exception occurred");
     }
+    if (fault?.outcome === "refuse") {
+      // What AWS answers when a CREATE_FAILED service cannot be rebuilt in place (FACTS §0.2).
+      throw this.model.error(
+        "InvalidRequestException",
+        "ConfigurationSource cannot be changed from REPOSITORY to API for CREATE_FAILED services",
+      );
+    }
   }
 
   /** The names and ARNs a call refers to, for matching faults scoped to a service. */

@@ -1,7 +1,7 @@
 import { API_OF_OPERATION, OPERATION_TYPES, type OperationType } from "./apprunner-service.ts";
 
 /** Faults that change how an API call answers. */
-export type ApiFaultOutcome = "throttle" | "error-5xx" | "latency";
+export type ApiFaultOutcome = "throttle" | "error-5xx" | "latency" | "refuse";
 /** Faults that change how an asynchronous operation ends or is reported. */
 export type OperationFaultOutcome = "fail-rollback" | "fail" | "create-failed" | "no-event";
 export type FaultOutcome = ApiFaultOutcome | OperationFaultOutcome;
@@ -31,7 +31,7 @@ export interface ActiveFault extends Required<Pick<FaultSpec, "op" | "outcome">>
   rollbackStatus: "ROLLBACK_SUCCEEDED" | "FAILED";
 }
 
-const API_OUTCOMES: readonly FaultOutcome[] = ["throttle", "error-5xx", "latency"];
+const API_OUTCOMES: readonly FaultOutcome[] = ["throttle", "error-5xx", "latency", "refuse"];
 const ROLLBACK_TYPES: readonly OperationType[] = ["UPDATE_SERVICE", "START_DEPLOYMENT"];
 
 /**

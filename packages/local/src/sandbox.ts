@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createIdempotencyTable, createLedgerTable, DynamoDbLedger } from "@gantry/aws";
-import { type Effect, type GantryConfig, parseGantryConfig } from "@gantry/core";
+import { type Effect, type GantryConfig, parseGantryConfig, seededRandom } from "@gantry/core";
 import {
   type EventBridgeEvent,
   ecrImagePushEvent,
@@ -17,12 +17,15 @@ import {
   type RuntimeConfig,
 } from "@gantry/runtime";
 import { AppRunnerEmulator } from "./apprunner-emulator.ts";
+import type { FaultSpec } from "./apprunner-faults.ts";
 import { AwsEmulatorServer } from "./aws-emulator-server.ts";
 import { type DynamoDbLocal, localCredentials, startDynamoDbLocal } from "./dynamodb-local.ts";
 import { EcrEmulator, type EcrFinding } from "./ecr-emulator.ts";
 import { Inspector2Emulator } from "./inspector2-emulator.ts";
 import { LocalBus } from "./local-bus.ts";
+import { LocalScheduler } from "./local-scheduler.ts";
 import { LocalSns } from "./local-sns.ts";
+import { LogsEmulator } from "./logs-emulator.ts";
 import { VirtualClock } from "./virtual-clock.ts";
 
 export interface SandboxOptions {
@@ -32,6 +35,8 @@ export interface SandboxOptions {
   start?: Date;
   accountId?: string;
   region?: string;
+  /** Seeds the retry jitter: the same seed replays the same schedule. */
+  seed?: number;
 }
 
 /** One line of what happened: an event on the bus, or an effect a handler produced. */
@@ -56,31 +61,102 @@ export interface SandboxImage {
 }
 
 const RECONCILE_EVERY_MS = 5 * 60_000;
+const CLOUDTRAIL_DELAY_MS = 3 * 60_000;
+/** Longer than the pause grace (15 min), so the reconciler decides auto-resumes before a replay ends. */
+const QUIET_WINDOW_MS = 20 * 60_000;
+const OPERATION_FAULTS = new Set(["fail-rollback", "fail", "create-failed"]);
 const OPEN_STATES = new Set(["awaiting-scan", "waiting", "deploying"]);
 
 /**
  * Gantry on one machine: the App Runner and ECR emulators, DynamoDB Local, a local SNS endpoint
  * and the in-process bus, wired to the same handlers and rules as production, on a virtual clock.
  */
+export interface SandboxParts {
+  timeline: TimelineEntry[];
+  config: GantryConfig;
+  clock: VirtualClock;
+  appRunner: AppRunnerEmulator;
+  ecr: EcrEmulator;
+  inspector: Inspector2Emulator;
+  logs: LogsEmulator;
+  scheduler: LocalScheduler;
+  bus: LocalBus;
+  sns: LocalSns;
+  ledger: DynamoDbLedger;
+  accountId: string;
+  region: string;
+  runtime: RuntimeConfig;
+  faultLogs: FaultLogs;
+  reconcile: () => Promise<unknown>;
+  teardown: () => Promise<void>;
+}
+
+/** Log lines a failing operation writes, as App Runner would, so Gantry can diagnose the failure. */
+export const DEFAULT_FAILURE_LOGS: Partial<Record<string, string[]>> = {
+  "fail-rollback": [
+    "[AppRunner] Deployment with ID : 0 started. Triggering event : SERVICE_UPDATE",
+    "[AppRunner] Health check failed on protocol `HTTP`[Path: '/healthz'], [Port: '8080'].",
+    "[AppRunner] Deployment failed. Rolling back to the previous version.",
+  ],
+  "create-failed": [
+    "[AppRunner] Service creation started.",
+    "[AppRunner] Health check failed on protocol `TCP` [Port: '8080']. Check your configured port number.",
+    "[AppRunner] Your application stopped or failed to start. See logs for more information.",
+  ],
+};
+
+/** Per service, the log lines each injected operation fault writes when its operation fails. */
+export class FaultLogs {
+  readonly #pending = new Map<string, string[][]>();
+
+  add(serviceName: string, lines: string[], times: number): void {
+    const queue = this.#pending.get(serviceName) ?? [];
+    for (let index = 0; index < times; index++) queue.push(lines);
+    this.#pending.set(serviceName, queue);
+  }
+
+  next(serviceName: string): string[] {
+    return this.#pending.get(serviceName)?.shift() ?? [];
+  }
+}
+
 export class Sandbox {
-  private constructor(
-    /** What each handler did, in order, stamped with sandbox time. */
-    readonly timeline: TimelineEntry[],
-    readonly config: GantryConfig,
-    readonly clock: VirtualClock,
-    readonly appRunner: AppRunnerEmulator,
-    readonly ecr: EcrEmulator,
-    readonly inspector: Inspector2Emulator,
-    readonly bus: LocalBus,
-    readonly sns: LocalSns,
-    readonly ledger: DynamoDbLedger,
-    readonly accountId: string,
-    readonly region: string,
-    /** Endpoints and table names: what a CLI in another process needs to reach this sandbox. */
-    readonly runtime: RuntimeConfig,
-    private readonly reconcileHandler: () => Promise<unknown>,
-    private readonly teardown: () => Promise<void>,
-  ) {}
+  readonly timeline: TimelineEntry[];
+  readonly config: GantryConfig;
+  readonly clock: VirtualClock;
+  readonly appRunner: AppRunnerEmulator;
+  readonly ecr: EcrEmulator;
+  readonly inspector: Inspector2Emulator;
+  readonly logs: LogsEmulator;
+  readonly scheduler: LocalScheduler;
+  readonly bus: LocalBus;
+  readonly sns: LocalSns;
+  readonly ledger: DynamoDbLedger;
+  readonly accountId: string;
+  readonly region: string;
+  /** Endpoints and table names: what a CLI in another process needs to reach this sandbox. */
+  readonly runtime: RuntimeConfig;
+  readonly #parts: SandboxParts;
+
+  private constructor(parts: SandboxParts) {
+    this.#parts = parts;
+    ({
+      timeline: this.timeline,
+      config: this.config,
+      clock: this.clock,
+      appRunner: this.appRunner,
+      ecr: this.ecr,
+      inspector: this.inspector,
+      logs: this.logs,
+      scheduler: this.scheduler,
+      bus: this.bus,
+      sns: this.sns,
+      ledger: this.ledger,
+      accountId: this.accountId,
+      region: this.region,
+      runtime: this.runtime,
+    } = parts);
+  }
 
   static async start(options: SandboxOptions = {}): Promise<Sandbox> {
     const config = parseGantryConfig(options.config ?? {});
@@ -109,11 +185,14 @@ export class Sandbox {
 
       let bus: LocalBus | undefined;
       const timeline: TimelineEntry[] = [];
+      const logs = new LogsEmulator(clock);
+      const faultLogs = new FaultLogs();
       const appRunner = new AppRunnerEmulator({
         clock,
         accountId,
         region,
         emit: (event) => {
+          writeFailureLogs(event, logs, faultLogs);
           if (bus)
             timeline.push({ at: clock.now(), source: "aws.apprunner", event, rules: bus.publish(event) });
         },
@@ -121,7 +200,13 @@ export class Sandbox {
       cleanups.push(async () => appRunner.dispose());
       const ecr = new EcrEmulator({ accountId, region, clock });
       const inspector = new Inspector2Emulator({ accountId, region, clock });
-      const server = new AwsEmulatorServer({ apprunner: appRunner, ecr, restRoutes: inspector.routes() });
+      const server = new AwsEmulatorServer({
+        apprunner: appRunner,
+        ecr,
+        others: [logs],
+        restRoutes: inspector.routes(),
+      });
+      const scheduler = new LocalScheduler(clock);
       const { endpoint } = await server.start();
       cleanups.push(() => server.stop());
       const sns = new LocalSns();
@@ -139,11 +224,14 @@ export class Sandbox {
         GANTRY_INSPECTOR_ENDPOINT: endpoint,
         GANTRY_DYNAMODB_ENDPOINT: dynamodbEndpoint,
         GANTRY_SNS_ENDPOINT: snsEndpoint,
+        GANTRY_LOGS_ENDPOINT: endpoint,
       });
       const context = buildAppContext(runtime, config, {
         clock,
         credentials: localCredentials,
         maxAttempts: 1,
+        scheduler,
+        random: seededRandom(options.seed ?? 1),
         observe: (source, effects) => {
           for (const effect of effects) timeline.push({ at: clock.now(), source, effect });
         },
@@ -151,7 +239,7 @@ export class Sandbox {
       const handlers = createGantryHandlers(() => context);
       const invoke =
         (name: string, handler: (event: unknown, lambdaContext: never) => Promise<unknown>) =>
-        (event: EventBridgeEvent) =>
+        (event: unknown) =>
           handler(event, localLambdaContext(`gantry-sandbox-${name}`) as never);
       bus = new LocalBus(
         gantryRules,
@@ -162,24 +250,29 @@ export class Sandbox {
         },
         clock,
       );
-      return new Sandbox(
+      scheduler.target((job) => invoke("retry", handlers.retry)(job));
+      return new Sandbox({
         timeline,
         config,
         clock,
         appRunner,
         ecr,
         inspector,
+        logs,
+        scheduler,
         bus,
         sns,
-        new DynamoDbLedger(dynamodbClient, tables.ledger),
+        ledger: new DynamoDbLedger(dynamodbClient, tables.ledger),
         accountId,
         region,
         runtime,
-        () => invoke("reconcile", handlers.reconcile)(scheduledEvent(clock.now(), accountId, region)),
-        async () => {
+        faultLogs,
+        reconcile: () =>
+          invoke("reconcile", handlers.reconcile)(scheduledEvent(clock.now(), accountId, region)),
+        teardown: async () => {
           for (const cleanup of cleanups.reverse()) await cleanup();
         },
-      );
+      });
     } catch (error) {
       for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
       throw error;
@@ -192,7 +285,11 @@ export class Sandbox {
 
   /** A running, Gantry-managed App Runner service (seeded, as if created long ago). */
   createService(service: SandboxService): string {
-    const wire = this.appRunner.seedService({
+    return this.appRunner.seedService(this.#createInput(service)).ServiceArn as string;
+  }
+
+  #createInput(service: SandboxService) {
+    return {
       ServiceName: service.name,
       SourceConfiguration: {
         ImageRepository: {
@@ -205,12 +302,12 @@ export class Sandbox {
           AccessRoleArn: `arn:aws:iam::${this.accountId}:role/apprunner-ecr-access`,
         },
       },
+      HealthCheckConfiguration: { Protocol: "HTTP", Path: "/healthz" },
       Tags: Object.entries({ "gantry:managed": "true", ...service.tags }).map(([Key, Value]) => ({
         Key,
         Value,
       })),
-    });
-    return wire.ServiceArn as string;
+    };
   }
 
   /** The image lands in ECR (with its scan result ready for DescribeImageScanFindings). */
@@ -273,17 +370,99 @@ export class Sandbox {
    */
   async settle(horizonMs = 6 * 60 * 60_000): Promise<void> {
     const until = this.clock.now().getTime() + horizonMs;
+    let quietSince = this.clock.now().getTime();
     for (;;) {
       await this.clock.runUntilIdle(until - this.clock.now().getTime());
-      if (this.clock.now().getTime() >= until || !(await this.hasOpenWork())) return;
+      const now = this.clock.now().getTime();
+      if (now >= until) return;
+      // Quiescent: nothing open, and the reconciler has had a quiet window to act on what waits
+      // for time to pass (an auto-resume after CloudTrail's delay, a scan timeout).
+      if (!(await this.hasOpenWork()) && now - quietSince >= QUIET_WINDOW_MS) return;
+      const before = this.timeline.length;
       await this.clock.advance(RECONCILE_EVERY_MS);
       await this.reconcile();
+      if (this.timeline.length !== before) quietSince = this.clock.now().getTime();
     }
   }
 
   /** One run of the scheduled reconciler (production runs it every 5 minutes). */
   async reconcile(): Promise<void> {
-    await this.reconcileHandler();
+    await this.#parts.reconcile();
+  }
+
+  /**
+   * Inject an App Runner fault for a service. Operation faults also write the log lines App Runner
+   * would (`logs`, or a realistic default per outcome) when their operation fails.
+   */
+  injectFault(serviceName: string, fault: Omit<FaultSpec, "service"> & { logs?: string[] }): void {
+    const { logs, ...spec } = fault;
+    this.appRunner.injectFault({ ...spec, service: serviceName });
+    if (OPERATION_FAULTS.has(spec.outcome)) {
+      this.#parts.faultLogs.add(
+        serviceName,
+        logs ?? DEFAULT_FAILURE_LOGS[spec.outcome] ?? [],
+        spec.times ?? 1,
+      );
+    }
+  }
+
+  /** A service created through CreateService (it starts, or fails, like a new one), managed. */
+  async createServiceViaApi(service: SandboxService): Promise<string> {
+    const output = (await this.appRunner.handle("CreateService", this.#createInput(service))) as {
+      Service: { ServiceArn: string };
+    };
+    return output.Service.ServiceArn;
+  }
+
+  /**
+   * Someone pauses a service: App Runner pauses it, and CloudTrail reports the call a few minutes
+   * later (as an IAM user for a person, as an assumed role for automation).
+   */
+  async pauseService(serviceName: string, by: "person" | "automation"): Promise<void> {
+    const serviceArn = this.#arnOf(serviceName);
+    await this.appRunner.handle("PauseService", { ServiceArn: serviceArn });
+    const userIdentity =
+      by === "person"
+        ? { type: "IAMUser", arn: `arn:aws:iam::${this.accountId}:user/alice`, principalId: "AIDAEXAMPLE" }
+        : {
+            type: "AssumedRole",
+            arn: `arn:aws:sts::${this.accountId}:assumed-role/nightly-scaler/lambda`,
+            principalId: "AROAEXAMPLE:lambda",
+          };
+    const event: EventBridgeEvent = {
+      version: "0",
+      id: randomUUID(),
+      "detail-type": "AWS API Call via CloudTrail",
+      source: "aws.apprunner",
+      account: this.accountId,
+      time: this.clock
+        .now()
+        .toISOString()
+        .replace(/\.\d{3}Z$/, "Z"),
+      region: this.region,
+      resources: [],
+      detail: {
+        eventVersion: "1.08",
+        eventSource: "apprunner.amazonaws.com",
+        eventName: "PauseService",
+        awsRegion: this.region,
+        userIdentity,
+        requestParameters: { serviceArn },
+      },
+    };
+    this.clock.schedule(
+      CLOUDTRAIL_DELAY_MS,
+      () => void this.publish(event),
+      "CloudTrail PauseService record",
+    );
+  }
+
+  #arnOf(serviceName: string): string {
+    const found = this.appRunner
+      .snapshot()
+      .services.find(({ service }) => service.ServiceName === serviceName);
+    if (!found) throw new Error(`no service named ${serviceName} in the sandbox`);
+    return found.service.ServiceArn as string;
   }
 
   async hasOpenWork(): Promise<boolean> {
@@ -301,8 +480,18 @@ export class Sandbox {
   }
 
   async stop(): Promise<void> {
-    await this.teardown();
+    await this.#parts.teardown();
   }
+}
+
+/** App Runner writes a failed operation's story to the service's `service` log group. */
+function writeFailureLogs(event: EventBridgeEvent, logs: LogsEmulator, faultLogs: FaultLogs): void {
+  const status = String(event.detail.operationStatus ?? "");
+  if (event["detail-type"] !== "AppRunner Service Operation Status Change" || !status.endsWith("Failed"))
+    return;
+  const serviceName = String(event.detail.serviceName);
+  const lines = faultLogs.next(serviceName);
+  if (lines.length > 0) logs.write(`/aws/apprunner/${serviceName}/${event.detail.serviceId}/service`, lines);
 }
 
 function scheduledEvent(now: Date, account: string, region: string): EventBridgeEvent {

@@ -13,9 +13,20 @@ const digest = z.string().regex(/^sha256:[0-9a-f]{64}$/, "a digest is sha256:<64
 
 const fault = z.object({
   op: z.string().min(1),
-  outcome: z.enum(["fail-rollback", "fail", "create-failed", "throttle", "error-5xx", "no-event", "latency"]),
+  outcome: z.enum([
+    "fail-rollback",
+    "fail",
+    "create-failed",
+    "throttle",
+    "error-5xx",
+    "no-event",
+    "latency",
+    "refuse",
+  ]),
   times: z.number().int().min(1).default(1),
   delayMs: z.number().int().min(0).optional(),
+  /** What the failing operation writes to the service's log (default: a realistic line per outcome). */
+  logs: z.array(z.string()).optional(),
 });
 
 const service = z.object({
@@ -25,6 +36,8 @@ const service = z.object({
   tags: z.record(z.string(), z.string()).default({}),
   autoDeploy: z.boolean().default(false),
   faults: z.array(fault).default([]),
+  /** Create the service through CreateService (so a `create-failed` fault applies), not already RUNNING. */
+  create: z.boolean().default(false),
 });
 
 const image = z.object({
@@ -51,6 +64,10 @@ const step = z.union([
     .object({ advanceSeconds: z.number().positive() })
     .strict()
     .transform(({ advanceSeconds }) => ({ kind: "advance" as const, seconds: advanceSeconds })),
+  z
+    .object({ pause: z.object({ service: z.string(), by: z.enum(["person", "automation"]) }).strict() })
+    .strict()
+    .transform(({ pause }) => ({ kind: "pause" as const, ...pause })),
   z
     .looseObject({ source: z.string(), "detail-type": z.string(), detail: z.record(z.string(), z.unknown()) })
     .transform((event) => ({ kind: "event" as const, event: event as Partial<EventBridgeEvent> })),
@@ -107,26 +124,35 @@ export interface ReplayResult {
  */
 export async function replayScenario(
   scenario: Scenario,
-  options: { baseDir?: string; config?: unknown; dynamodbEndpoint?: string } = {},
+  options: { baseDir?: string; config?: unknown; dynamodbEndpoint?: string; seed?: number } = {},
 ): Promise<ReplayResult> {
   const sandbox = await Sandbox.start({
     ...(options.config !== undefined ? { config: options.config } : {}),
     ...(options.dynamodbEndpoint ? { dynamodbEndpoint: options.dynamodbEndpoint } : {}),
+    ...(options.seed !== undefined ? { seed: options.seed } : {}),
   });
   try {
     for (const entry of scenario.services) {
-      sandbox.createService({
+      // Faults first: a create-failed fault must be in place before CreateService runs.
+      for (const spec of entry.faults) sandbox.injectFault(entry.name, spec);
+      const service = {
         name: entry.name,
         image: entry.image,
         tags: entry.tags,
         autoDeploy: entry.autoDeploy,
-      });
-      for (const spec of entry.faults) sandbox.appRunner.injectFault({ ...spec, service: entry.name });
+      };
+      if (entry.create) await sandbox.createServiceViaApi(service);
+      else sandbox.createService(service);
     }
     for (const entry of scenario.images) sandbox.putImage(entry);
     for (const entry of scenario.events) {
       if (entry.kind === "advance") {
         await sandbox.clock.advance(entry.seconds * 1000);
+        continue;
+      }
+      if (entry.kind === "pause") {
+        await sandbox.pauseService(entry.service, entry.by);
+        await sandbox.clock.advance(0);
         continue;
       }
       const event =

@@ -1,11 +1,30 @@
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import { AppRunnerClient } from "@aws-sdk/client-apprunner";
+import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { ECRClient } from "@aws-sdk/client-ecr";
 import { Inspector2Client } from "@aws-sdk/client-inspector2";
+import { SchedulerClient } from "@aws-sdk/client-scheduler";
 import { SNSClient } from "@aws-sdk/client-sns";
-import { AppRunnerAdapter, DynamoDbLedger, ScanFindingsAdapter, SnsNotifier } from "@gantry/aws";
-import { type Clock, type GantryConfig, type GantryDeps, type NotifierPort, systemClock } from "@gantry/core";
+import {
+  AppRunnerAdapter,
+  CloudWatchLogsAdapter,
+  DynamoDbLedger,
+  EventBridgeSchedulerAdapter,
+  ScanFindingsAdapter,
+  SnsNotifier,
+} from "@gantry/aws";
+import {
+  type Clock,
+  type GantryConfig,
+  type GantryDeps,
+  mathRandom,
+  type NotifierPort,
+  type RandomSource,
+  type SchedulerPort,
+  systemClock,
+} from "@gantry/core";
+import { classifyError } from "./error-classifier.ts";
 import type { RuntimeConfig } from "./runtime-config.ts";
 
 /** Everything a handler needs, built once per cold start. */
@@ -24,7 +43,19 @@ export interface BuildOptions {
   observe?: AppContext["observe"];
   /** SDK attempts; the sandbox lowers it so injected throttling reaches the handler's classifier. */
   maxAttempts?: number;
+  /** The sandbox schedules retries on its virtual clock instead of EventBridge Scheduler. */
+  scheduler?: SchedulerPort;
+  random?: RandomSource;
 }
+
+/** Without a configured retry target, a retry cannot be made durable: say so instead of losing it. */
+const unconfiguredScheduler: SchedulerPort = {
+  async scheduleRetry() {
+    throw new Error(
+      "cannot schedule a retry: GANTRY_RETRY_FUNCTION_ARN, GANTRY_RETRY_ROLE_ARN and GANTRY_RETRY_SCHEDULE_GROUP are not set",
+    );
+  },
+};
 
 /**
  * The composition root: the only place that knows which adapter implements which port. Endpoint
@@ -47,6 +78,17 @@ export function buildAppContext(
     deps: {
       config,
       clock,
+      random: options.random ?? mathRandom,
+      isTransient: (error) => classifyError(error).kind === "retry",
+      logs: new CloudWatchLogsAdapter(new CloudWatchLogsClient(at(runtime.endpoints.logs))),
+      scheduler:
+        options.scheduler ??
+        (runtime.retryScheduler
+          ? new EventBridgeSchedulerAdapter(
+              new SchedulerClient(at(runtime.endpoints.scheduler)),
+              runtime.retryScheduler,
+            )
+          : unconfiguredScheduler),
       appRunner: new AppRunnerAdapter(new AppRunnerClient(at(runtime.endpoints.apprunner)), clock),
       ledger: new DynamoDbLedger(dynamodb, runtime.ledgerTable),
       findings: new ScanFindingsAdapter(

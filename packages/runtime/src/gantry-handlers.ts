@@ -4,16 +4,12 @@ import {
   onAppRunnerEvent,
   onImagePushed,
   onImageScanned,
+  onRetryDue,
   reconcile,
+  recordPauseCall,
   toNotification,
 } from "@gantry/core";
-import {
-  EventContractError,
-  parseAppRunnerOperationStatusEvent,
-  parseAppRunnerServiceStatusEvent,
-  parseAwsEvent,
-  parseEcrImagePushEvent,
-} from "@gantry/events";
+import { EventContractError, parseAwsEvent, parseEcrImagePushEvent, parseRetryJob } from "@gantry/events";
 import type { AppContext } from "./composition-root.ts";
 import { gantryHandler } from "./handler.ts";
 import { logger, metrics } from "./observability.ts";
@@ -56,13 +52,21 @@ function parseImageScan(raw: unknown) {
 }
 
 function parseAppRunnerEvent(raw: unknown) {
-  const detailType = (raw as { "detail-type"?: unknown } | null)?.["detail-type"];
-  return detailType === "AppRunner Service Status Change"
-    ? parseAppRunnerServiceStatusEvent(raw)
-    : parseAppRunnerOperationStatusEvent(raw);
+  const event = parseAwsEvent(raw);
+  if (
+    event.kind !== "apprunner-operation-status-changed" &&
+    event.kind !== "apprunner-service-status-changed" &&
+    event.kind !== "apprunner-pause-called"
+  ) {
+    throw new EventContractError({
+      field: "detail-type",
+      reason: `expected an App Runner event, got ${event.kind}`,
+    });
+  }
+  return event;
 }
 
-/** The four event-driven functions, over one lazily built context (built at first invoke). */
+/** The event-driven functions, over one lazily built context (built at first invoke). */
 export function createGantryHandlers(provide: ContextProvider) {
   const idempotency = () => ({ persistenceStore: provide().idempotencyStore });
   return {
@@ -83,7 +87,20 @@ export function createGantryHandlers(provide: ContextProvider) {
       parse: parseAppRunnerEvent,
       idempotency: idempotency(),
       handle: async (event) =>
-        announce(provide(), "apprunner-event", await onAppRunnerEvent(provide().deps, event)),
+        announce(
+          provide(),
+          "apprunner-event",
+          event.kind === "apprunner-pause-called"
+            ? await recordPauseCall(provide().deps, event)
+            : await onAppRunnerEvent(provide().deps, event),
+        ),
+    }),
+    retry: gantryHandler({
+      name: "retry",
+      parse: parseRetryJob,
+      // Business idempotency: a job for an attempt that already started is a no-op (onRetryDue).
+      idempotency: false,
+      handle: async (job) => announce(provide(), "retry", await onRetryDue(provide().deps, job)),
     }),
     reconcile: gantryHandler({
       name: "reconcile",

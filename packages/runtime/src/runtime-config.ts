@@ -15,6 +15,7 @@ export interface ServiceEndpoints {
   sns?: string;
   inspector?: string;
   logs?: string;
+  scheduler?: string;
 }
 
 export interface RuntimeConfig {
@@ -25,6 +26,8 @@ export interface RuntimeConfig {
   topicArn: string;
   /** Endpoint overrides; set only in the sandbox (App Runner emulator, DynamoDB Local, ...). */
   endpoints: Readonly<ServiceEndpoints>;
+  /** Where durable retries go; absent where no retry can be scheduled (the CLI, unless set). */
+  retryScheduler?: Readonly<{ functionArn: string; roleArn: string; groupName: string }>;
 }
 
 export class RuntimeConfigError extends Error {
@@ -60,6 +63,14 @@ function requiredMatching(pattern: RegExp, expectation: string) {
   );
 }
 
+const LAMBDA_ARN =
+  /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,140}(:[A-Za-z0-9$_-]+)?$/;
+const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+
+function optionalMatching(pattern: RegExp, expectation: string) {
+  return z.preprocess(blankAsMissing, z.string().regex(pattern, `must be ${expectation}`).optional());
+}
+
 function optionalEndpoint() {
   return z.preprocess(
     blankAsMissing,
@@ -82,6 +93,11 @@ const envSchema = z.object({
   GANTRY_SNS_ENDPOINT: optionalEndpoint(),
   GANTRY_INSPECTOR_ENDPOINT: optionalEndpoint(),
   GANTRY_LOGS_ENDPOINT: optionalEndpoint(),
+  GANTRY_SCHEDULER_ENDPOINT: optionalEndpoint(),
+  // Durable retries (EventBridge Scheduler): set together by infra/recovery.ts.
+  GANTRY_RETRY_FUNCTION_ARN: optionalMatching(LAMBDA_ARN, "a Lambda function ARN"),
+  GANTRY_RETRY_ROLE_ARN: optionalMatching(IAM_ROLE_ARN, "an IAM role ARN"),
+  GANTRY_RETRY_SCHEDULE_GROUP: optionalMatching(/^[0-9a-zA-Z_.-]{1,64}$/, "a schedule group name"),
 });
 
 /** Validates `env` without caching; throws one `RuntimeConfigError` listing every problem. */
@@ -96,7 +112,18 @@ export function parseRuntimeConfig(env: Env): RuntimeConfig {
     sns: vars.GANTRY_SNS_ENDPOINT,
     inspector: vars.GANTRY_INSPECTOR_ENDPOINT,
     logs: vars.GANTRY_LOGS_ENDPOINT,
+    scheduler: vars.GANTRY_SCHEDULER_ENDPOINT,
   });
+  const retry = [
+    vars.GANTRY_RETRY_FUNCTION_ARN,
+    vars.GANTRY_RETRY_ROLE_ARN,
+    vars.GANTRY_RETRY_SCHEDULE_GROUP,
+  ];
+  if (retry.some(Boolean) && !retry.every(Boolean)) {
+    throw new RuntimeConfigError([
+      "GANTRY_RETRY_FUNCTION_ARN, GANTRY_RETRY_ROLE_ARN and GANTRY_RETRY_SCHEDULE_GROUP must be set together",
+    ]);
+  }
   return Object.freeze({
     stage: vars.GANTRY_STAGE,
     region: vars.AWS_REGION,
@@ -104,6 +131,15 @@ export function parseRuntimeConfig(env: Env): RuntimeConfig {
     idempotencyTable: vars.GANTRY_IDEMPOTENCY_TABLE,
     topicArn: vars.GANTRY_TOPIC_ARN,
     endpoints: Object.freeze(endpoints),
+    ...(vars.GANTRY_RETRY_FUNCTION_ARN && vars.GANTRY_RETRY_ROLE_ARN && vars.GANTRY_RETRY_SCHEDULE_GROUP
+      ? {
+          retryScheduler: Object.freeze({
+            functionArn: vars.GANTRY_RETRY_FUNCTION_ARN,
+            roleArn: vars.GANTRY_RETRY_ROLE_ARN,
+            groupName: vars.GANTRY_RETRY_SCHEDULE_GROUP,
+          }),
+        }
+      : {}),
   });
 }
 

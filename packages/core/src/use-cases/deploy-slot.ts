@@ -1,11 +1,14 @@
 import type { Effect } from "../effects.ts";
 import { imageIdentifierByDigest } from "../image-ref.ts";
-import type { GantryDeps, JournalEntry, LedgerWrite } from "../ports.ts";
+import type { GantryDeps, JournalEntry, LedgerWrite, RetryJob } from "../ports.ts";
 import { type Release, type ServiceSlot, TERMINAL_STATES } from "../release.ts";
 import { withConflictRetry } from "./conflict-retry.ts";
+import { deployOutcome, type Outcome, planRetry } from "./deploy-outcome.ts";
 
 const RUNNING_OPERATION = new Set(["PENDING", "IN_PROGRESS", "ROLLBACK_IN_PROGRESS"]);
 const CLAIM_PREFIX = "claim:";
+/** States from which a release may start deploying (blocked only through an override that moved it on). */
+const DEPLOYABLE = new Set(["waiting", "awaiting-scan", "blocked", "retrying"]);
 /** A claim normally lives for one UpdateService call; older than this, its handler died. */
 const STALE_CLAIM_MS = 10 * 60_000;
 
@@ -41,11 +44,7 @@ function emptySlot(serviceArn: string): ServiceSlot {
 export async function deployOrQueue(deps: GantryDeps, serviceArn: string, digest: string): Promise<Effect[]> {
   return withConflictRetry(async () => {
     const release = await deps.ledger.getRelease(serviceArn, digest);
-    if (
-      !release ||
-      (release.state !== "waiting" && release.state !== "awaiting-scan" && release.state !== "blocked")
-    )
-      return [];
+    if (!release || !DEPLOYABLE.has(release.state)) return [];
     const slot = (await deps.ledger.getSlot(serviceArn)) ?? emptySlot(serviceArn);
     if (!slot.activeOperationId) return start(deps, release, slot);
     const operation = await findOperation(deps, serviceArn, slot.activeOperationId);
@@ -128,6 +127,7 @@ async function start(deps: GantryDeps, release: Release, slot: ServiceSlot): Pro
     version: slot.version + 1,
   };
   await deps.ledger.commit([{ kind: "put-slot", slot: claimed, expectedVersion: slot.version || undefined }]);
+  const attempt = (release.attempts ?? 0) + 1;
 
   let operationId: string;
   try {
@@ -144,12 +144,16 @@ async function start(deps: GantryDeps, release: Release, slot: ServiceSlot): Pro
         expectedVersion: claimed.version,
       },
     ]);
-    if (!isOperationInProgress(error)) throw error;
+    const running = isOperationInProgress(error)
+      ? (await deps.appRunner.listOperations(release.serviceArn)).find((operation) =>
+          RUNNING_OPERATION.has(operation.status),
+        )
+      : undefined;
+    if (!running) {
+      if (!deps.isTransient(error)) throw error;
+      return retryLater(deps, { ...release, attempts: attempt }, error, slot.waitingDigest);
+    }
     // App Runner runs an operation Gantry did not start: wait for that one.
-    const running = (await deps.appRunner.listOperations(release.serviceArn)).find((operation) =>
-      RUNNING_OPERATION.has(operation.status),
-    );
-    if (!running) throw error;
     const busy: ServiceSlot = { ...slot, activeOperationId: running.id, version: claimed.version + 2 };
     await deps.ledger.commit([{ kind: "put-slot", slot: busy, expectedVersion: claimed.version + 1 }]);
     return queue(deps, release, busy);
@@ -176,6 +180,8 @@ async function start(deps: GantryDeps, release: Release, slot: ServiceSlot): Pro
         ...release,
         state: "deploying",
         operationId,
+        attempts: attempt,
+        nextAttemptAt: undefined,
         deployStartedAt: now,
         version: release.version + 1,
       },
@@ -189,6 +195,34 @@ async function start(deps: GantryDeps, release: Release, slot: ServiceSlot): Pro
     journal(deps, release, effect, `deploy#${release.digest}#${operationId}`),
   ]);
   return [effect];
+}
+
+/** UpdateService itself failed transiently (throttling, 5xx): record it and try again later, durably. */
+async function retryLater(
+  deps: GantryDeps,
+  release: Release,
+  error: unknown,
+  waitingDigest: string | undefined,
+): Promise<Effect[]> {
+  const current = (await deps.ledger.getRelease(release.serviceArn, release.digest)) ?? release;
+  const reason = `UpdateService failed: ${(error as Error)?.name ?? "Error"}: ${(error as Error)?.message ?? String(error)}`;
+  const outcome = planRetry(
+    deps,
+    { ...current, attempts: release.attempts, version: current.version + 1 },
+    [reason],
+    waitingDigest,
+  );
+  await deps.ledger.commit([
+    { kind: "update-release", release: outcome.release, expectedVersion: current.version },
+    ...outcome.effects.map((effect) =>
+      journal(deps, release, effect, `${effect.type}#${release.digest}#${release.attempts}`),
+    ),
+  ]);
+  if (outcome.retry) await deps.scheduler.scheduleRetry(outcome.retry.job, outcome.retry.at);
+  if (outcome.release.state === "superseded" && waitingDigest) {
+    return [...outcome.effects, ...(await deployOrQueue(deps, release.serviceArn, waitingDigest))];
+  }
+  return outcome.effects;
 }
 
 function isOperationInProgress(error: unknown): boolean {
@@ -208,46 +242,19 @@ export async function settleOperation(
   serviceArn: string,
   operation: { id: string; status: string },
 ): Promise<Effect[]> {
-  const effects = await withConflictRetry(async () => {
+  const settled = await withConflictRetry(async () => {
     const slot = await deps.ledger.getSlot(serviceArn);
-    if (!slot || slot.activeOperationId !== operation.id) return [];
+    if (!slot || slot.activeOperationId !== operation.id) return undefined;
     const writes: LedgerWrite[] = [];
-    const out: Effect[] = [];
-    if (slot.activeDigest) {
-      const release = await deps.ledger.getRelease(serviceArn, slot.activeDigest);
-      if (release && !TERMINAL_STATES.has(release.state)) {
-        const state =
-          operation.status === "SUCCEEDED"
-            ? "deployed"
-            : operation.status === "ROLLBACK_SUCCEEDED"
-              ? "rolled-back"
-              : "failed";
-        const effect: Effect = {
-          type: "outcome",
-          service: release.serviceName,
-          serviceArn,
-          digest: release.digest,
-          operationId: operation.id,
-          outcome: state,
-          level: state === "deployed" ? "info" : "failure",
-          reasons: state === "deployed" ? [] : [`operation ${operation.id} ended ${operation.status}`],
-          message: state === "deployed" ? "release is live" : `deployment ${state}`,
-        };
-        writes.push(
-          {
-            kind: "update-release",
-            release: {
-              ...release,
-              state,
-              deployEndedAt: deps.clock.now().toISOString(),
-              version: release.version + 1,
-            },
-            expectedVersion: release.version,
-          },
-          journal(deps, release, effect, `outcome#${operation.id}`),
-        );
-        out.push(effect);
-      }
+    let outcome: Outcome | undefined;
+    const release = slot.activeDigest
+      ? await deps.ledger.getRelease(serviceArn, slot.activeDigest)
+      : undefined;
+    if (release && !TERMINAL_STATES.has(release.state)) {
+      outcome = await deployOutcome(deps, release, operation, slot.waitingDigest);
+      writes.push({ kind: "update-release", release: outcome.release, expectedVersion: release.version });
+      for (const effect of outcome.effects)
+        writes.push(journal(deps, release, effect, `${effect.type}#${operation.id}`));
     }
     const freed: ServiceSlot = {
       serviceArn,
@@ -255,13 +262,43 @@ export async function settleOperation(
       ...(slot.waitingDigest ? { waitingDigest: slot.waitingDigest } : {}),
     };
     writes.push({ kind: "put-slot", slot: freed, expectedVersion: slot.version });
+    if (outcome?.release.state === "deployed") await rememberGoodSpec(deps, outcome.release);
     await deps.ledger.commit(writes);
-    return out;
+    return outcome;
   });
+  if (!settled) return [];
+  // After the commit: a durable retry must not be scheduled for an outcome that lost a race.
+  if (settled.retry) await deps.scheduler.scheduleRetry(settled.retry.job, settled.retry.at);
+  const effects = [...settled.effects];
   const slot = await deps.ledger.getSlot(serviceArn);
-  if (slot?.waitingDigest && !slot.activeOperationId)
+  if (slot?.waitingDigest && !slot.activeOperationId) {
     effects.push(...(await deployOrQueue(deps, serviceArn, slot.waitingDigest)));
+  }
   return effects;
+}
+
+/** The spec a live release runs with is what a recreate would rebuild from (FACTS §0.2). */
+async function rememberGoodSpec(deps: GantryDeps, release: Release): Promise<void> {
+  const spec = await deps.appRunner.captureSpec(release.serviceArn);
+  await withConflictRetry(async () => {
+    const record = await deps.ledger.getServiceRecord(release.serviceName);
+    await deps.ledger.putServiceRecord(
+      {
+        ...(record ?? { serviceName: release.serviceName, version: 0 }),
+        serviceArn: release.serviceArn,
+        lastGoodSpec: spec,
+        version: (record?.version ?? 0) + 1,
+      },
+      record?.version,
+    );
+  });
+}
+
+/** A durable retry fell due: deploy again, unless the release moved on meanwhile. */
+export async function onRetryDue(deps: GantryDeps, job: RetryJob): Promise<Effect[]> {
+  const release = await deps.ledger.getRelease(job.serviceArn, job.digest);
+  if (release?.state !== "retrying" || (release.attempts ?? 1) >= job.attempt) return [];
+  return deployOrQueue(deps, job.serviceArn, job.digest);
 }
 
 /**
@@ -292,15 +329,27 @@ export async function recoverStaleClaim(deps: GantryDeps, serviceArn: string): P
     await deps.ledger.commit([
       {
         kind: "update-release",
-        release: { ...release, state: "deploying", operationId: started.id, deployStartedAt: slot.claimedAt, version: release.version + 1 },
+        release: {
+          ...release,
+          state: "deploying",
+          operationId: started.id,
+          deployStartedAt: slot.claimedAt,
+          version: release.version + 1,
+        },
         expectedVersion: release.version,
       },
-      { kind: "put-slot", slot: { ...slot, activeOperationId: started.id, version: slot.version + 1 }, expectedVersion: slot.version },
+      {
+        kind: "put-slot",
+        slot: { ...slot, activeOperationId: started.id, version: slot.version + 1 },
+        expectedVersion: slot.version,
+      },
       journal(deps, release, effect, `deploy#${digest}#${started.id}`),
     ]);
     return [effect];
   }
   const { claimedAt: _claimedAt, activeDigest: _digest, activeOperationId: _claim, ...rest } = slot;
-  await deps.ledger.commit([{ kind: "put-slot", slot: { ...rest, version: slot.version + 1 }, expectedVersion: slot.version }]);
+  await deps.ledger.commit([
+    { kind: "put-slot", slot: { ...rest, version: slot.version + 1 }, expectedVersion: slot.version },
+  ]);
   return deployOrQueue(deps, serviceArn, digest);
 }

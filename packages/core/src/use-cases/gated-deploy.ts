@@ -90,7 +90,15 @@ async function candidateFor(
     digest: event.digest,
     message: `release candidate ${event.repositoryName}${event.tag ? `:${event.tag}` : ""}, awaiting scan`,
   };
-  const created = await createIfAbsent(deps, release, candidate);
+  const existing = await deps.ledger.getRelease(service.serviceArn, event.digest);
+  if (existing?.quarantine && !existing.quarantine.liftedBy) {
+    const reason = `digest is quarantined for ${service.serviceName} since ${existing.quarantine.since}: ${existing.quarantine.reason}`;
+    return [
+      ...effects,
+      { ...ignore(event.digest, reason), service: service.serviceName, serviceArn: service.serviceArn },
+    ];
+  }
+  const created = !existing && (await createIfAbsent(deps, release, candidate));
   if (created) effects.push(candidate);
 
   const scan = await deps.ledger.getScan(event.repositoryName, event.digest);
@@ -208,6 +216,11 @@ export async function approveRelease(
   const approved = await withConflictRetry(async () => {
     const release = await deps.ledger.getRelease(input.serviceArn, input.digest);
     if (!release) throw new Error(`no release ${input.digest} recorded for ${input.serviceArn}`);
+    if (release.quarantine && !release.quarantine.liftedBy) {
+      throw new Error(
+        `${release.serviceName}@${input.digest} is quarantined (rolled back: ${release.quarantine.reason}); lift it first: gantry quarantine lift`,
+      );
+    }
     if (release.state !== "blocked" && release.state !== "awaiting-scan") {
       throw new Error(
         `release ${release.serviceName}@${input.digest} is ${release.state}; only blocked or awaiting-scan releases can be approved`,

@@ -1,0 +1,128 @@
+import type { Effect } from "../effects.ts";
+import { parseImageIdentifier } from "../image-ref.ts";
+import type { GantryDeps } from "../ports.ts";
+import type { Release } from "../release.ts";
+import { withConflictRetry } from "./conflict-retry.ts";
+import { deployOrQueue, journal } from "./deploy-slot.ts";
+import { decide } from "./gated-deploy.ts";
+
+interface PersonAct {
+  serviceArn: string;
+  actor: string;
+  reason: string;
+}
+
+function requireReason(reason: string): void {
+  if (!reason.trim()) throw new Error("a reason is required: it is recorded with who did it");
+}
+
+/**
+ * `gantry quarantine lift`: a person lets a rolled-back digest back in. Its recorded scan is judged
+ * again by today's policy, so a lifted digest still passes the gate before it deploys.
+ */
+export async function liftQuarantine(
+  deps: GantryDeps,
+  input: PersonAct & { digest: string },
+): Promise<Effect[]> {
+  requireReason(input.reason);
+  const lifted = await withConflictRetry(async () => {
+    const release = await deps.ledger.getRelease(input.serviceArn, input.digest);
+    if (!release?.quarantine || release.quarantine.liftedBy) {
+      throw new Error(`${input.digest} is not quarantined for ${input.serviceArn}`);
+    }
+    const at = deps.clock.now().toISOString();
+    const effect: Effect = {
+      type: "quarantine",
+      action: "lift",
+      service: release.serviceName,
+      serviceArn: release.serviceArn,
+      digest: release.digest,
+      actor: input.actor,
+      level: "warning",
+      reasons: [`lifted by ${input.actor}: ${input.reason}`],
+      message: "quarantine lifted; the digest is judged by the gate again",
+    };
+    const updated: Release = {
+      ...release,
+      state: "awaiting-scan",
+      attempts: 0,
+      quarantine: { ...release.quarantine, liftedBy: { actor: input.actor, reason: input.reason, at } },
+      version: release.version + 1,
+    };
+    await deps.ledger.commit([
+      { kind: "update-release", release: updated, expectedVersion: release.version },
+      journal(deps, release, effect, `lift#${release.digest}#${at}`),
+    ]);
+    return { effect, release: updated };
+  });
+  const scan =
+    lifted.release.scan ?? (await deps.ledger.getScan(lifted.release.repository, lifted.release.digest));
+  const decided = scan ? await decide(deps, input.serviceArn, input.digest, scan) : [];
+  return [lifted.effect, ...decided];
+}
+
+/**
+ * `gantry rollback <service> [--to <digest>]`: deploy a known-good digest again (default: the
+ * newest deployed release that is not the one running now). Recorded like an approval.
+ */
+export async function rollbackService(
+  deps: GantryDeps,
+  input: PersonAct & { toDigest?: string },
+): Promise<Effect[]> {
+  requireReason(input.reason);
+  const target = await withConflictRetry(async () => {
+    const releases = await deps.ledger.releasesByService(input.serviceArn);
+    const running = runningDigest((await deps.appRunner.describeService(input.serviceArn)).imageIdentifier);
+    const release = input.toDigest
+      ? releases.find((candidate) => candidate.digest === input.toDigest)
+      : releases.find((candidate) => candidate.state === "deployed" && candidate.digest !== running);
+    if (!release) {
+      throw new Error(
+        input.toDigest
+          ? `no release ${input.toDigest} is recorded for ${input.serviceArn}`
+          : `no earlier good release of ${input.serviceArn} is recorded: name one with --to <digest>`,
+      );
+    }
+    if (release.quarantine && !release.quarantine.liftedBy) {
+      throw new Error(`${release.digest} is quarantined; lift it first (gantry quarantine lift)`);
+    }
+    if (release.digest === running)
+      throw new Error(`${release.digest} is already running on ${release.serviceName}`);
+    const at = deps.clock.now().toISOString();
+    const effect: Effect = {
+      type: "rollback",
+      manual: true,
+      service: release.serviceName,
+      serviceArn: release.serviceArn,
+      digest: release.digest,
+      actor: input.actor,
+      level: "warning",
+      reasons: [`requested by ${input.actor}: ${input.reason}`],
+      message: `rolling back to ${release.digest}`,
+    };
+    await deps.ledger.commit([
+      {
+        kind: "update-release",
+        release: {
+          ...release,
+          state: "waiting",
+          attempts: 0,
+          override: { actor: input.actor, reason: `rollback: ${input.reason}`, at },
+          version: release.version + 1,
+        },
+        expectedVersion: release.version,
+      },
+      journal(deps, release, effect, `rollback#${release.digest}#${at}`),
+    ]);
+    return { effect, digest: release.digest };
+  });
+  return [target.effect, ...(await deployOrQueue(deps, input.serviceArn, target.digest))];
+}
+
+function runningDigest(imageIdentifier: string): string | undefined {
+  try {
+    return parseImageIdentifier(imageIdentifier).digest;
+  } catch {
+    return undefined;
+  }
+}

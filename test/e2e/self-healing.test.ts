@@ -1,0 +1,247 @@
+import { backoffCeilingSeconds, type Effect } from "@gantry/core";
+import type { Sandbox } from "@gantry/local";
+import { describe, expect, inject, it } from "vitest";
+import { basicScan, digest, ofType, push, replay, updateServiceCalls } from "./scenario-helpers.ts";
+
+const good = digest("web good");
+const bad = digest("web bad");
+const web = { name: "storefront", image: "web:prod" };
+const images = [
+  { repository: "web", digest: good, tags: ["prod"] },
+  { repository: "web", digest: bad, tags: ["prod"] },
+];
+const deploy = (d: string) => [push("web", d, "prod"), basicScan("web", d)];
+const types = (effects: Effect[]) =>
+  effects
+    .filter((effect) => !["candidate", "allow", "ignore", "paused"].includes(effect.type))
+    .map((effect) => effect.type);
+
+describe("self-healing App Runner (sandbox, real handlers, DynamoDB Local, emulator faults)", () => {
+  it("a failed deploy that App Runner rolls back is recorded with its cause, and the digest is quarantined", async () => {
+    const effects = await replay(
+      {
+        services: [{ ...web, faults: [{ op: "UPDATE_SERVICE", outcome: "fail-rollback" }] }],
+        images,
+        events: [
+          ...deploy(bad),
+          { advanceSeconds: 1800 },
+          // Pushed again later: a new event (new id), same digest.
+          { ...push("web", bad, "prod"), id: "re-push" },
+          { ...basicScan("web", bad), id: "re-scan" },
+        ],
+      },
+      undefined,
+      async (sandbox) => {
+        const arn = sandbox.appRunner.snapshot().services[0]?.service.ServiceArn as string;
+        const release = await sandbox.ledger.getRelease(arn, bad);
+        expect(release).toMatchObject({
+          state: "rolled-back",
+          failure: { cause: "health-check" },
+          quarantine: { reason: "the new version failed its health check" },
+        });
+        expect(updateServiceCalls(sandbox)).toHaveLength(1);
+      },
+    );
+    expect(types(effects)).toEqual(["deploy", "rollback", "quarantine"]);
+    expect(ofType(effects, "rollback")[0]).toMatchObject({
+      cause: "health-check",
+      evidence: [expect.stringContaining("Health check failed")],
+    });
+    // The re-push is recognised and not deployed.
+    expect(ofType(effects, "ignore").at(-1)?.reasons?.[0]).toMatch(/quarantined for storefront/);
+  });
+
+  it("a transient failure is retried with growing, jittered delays and then succeeds", async () => {
+    let schedule: { attempt: number; delaySeconds: number }[] = [];
+    const effects = await replay(
+      {
+        services: [{ ...web, faults: [{ op: "UPDATE_SERVICE", outcome: "fail", times: 2 }] }],
+        images,
+        events: deploy(good),
+      },
+      { policies: { default: { retry: { maxAttempts: 4, baseDelaySeconds: 60, maxDelaySeconds: 600 } } } },
+      (sandbox) => {
+        schedule = sandbox.scheduler.scheduled.map(({ job, at }) => ({
+          attempt: job.attempt,
+          delaySeconds: Math.round((at.getTime() - sandbox.clock.now().getTime()) / 1000),
+        }));
+      },
+    );
+    expect(types(effects)).toEqual(["deploy", "retry", "deploy", "retry", "deploy", "outcome"]);
+    const retries = ofType(effects, "retry") as (Effect & { attempt: number; delaySeconds: number })[];
+    expect(retries.map((retry) => retry.attempt)).toEqual([2, 3]);
+    retries.forEach((retry, index) => {
+      expect(retry.delaySeconds).toBeGreaterThanOrEqual(1);
+      expect(retry.delaySeconds).toBeLessThanOrEqual(
+        backoffCeilingSeconds({ baseDelaySeconds: 60, maxDelaySeconds: 600 }, index + 1),
+      );
+    });
+    expect(schedule.map((entry) => entry.attempt)).toEqual([2, 3]);
+    expect(ofType(effects, "outcome")[0]).toMatchObject({ outcome: "deployed" });
+  });
+
+  it("a failure that keeps happening stops after the policy's attempts with a give-up notice", async () => {
+    const effects = await replay(
+      {
+        services: [{ ...web, faults: [{ op: "UPDATE_SERVICE", outcome: "fail", times: 10 }] }],
+        images,
+        events: deploy(good),
+      },
+      { policies: { default: { retry: { maxAttempts: 3, baseDelaySeconds: 30, maxDelaySeconds: 300 } } } },
+      (sandbox) => expect(updateServiceCalls(sandbox)).toHaveLength(3),
+    );
+    expect(types(effects)).toEqual(["deploy", "retry", "deploy", "retry", "deploy", "giveup"]);
+    expect(ofType(effects, "giveup")[0]).toMatchObject({
+      level: "failure",
+      reasons: [expect.stringMatching(/3 of 3 attempts failed/), expect.anything(), expect.anything()],
+    });
+  });
+
+  it("a first start that cannot reach its database yet is retried, not quarantined", async () => {
+    const effects = await replay({
+      services: [
+        {
+          ...web,
+          faults: [
+            {
+              op: "UPDATE_SERVICE",
+              outcome: "fail-rollback",
+              logs: ["Error: connect ECONNREFUSED 10.0.4.2:5432", "health check failed"],
+            },
+          ],
+        },
+      ],
+      images,
+      events: deploy(good),
+    });
+    expect(types(effects)).toEqual(["deploy", "retry", "deploy", "outcome"]);
+    expect(ofType(effects, "retry")[0]?.reasons).toContain(
+      "probable cause: the app could not reach a dependency yet (database or upstream)",
+    );
+  });
+
+  it("throttled UpdateService calls become recorded, durable retries", async () => {
+    const effects = await replay({
+      services: [{ ...web, faults: [{ op: "UpdateService", outcome: "throttle", times: 1 }] }],
+      images,
+      events: deploy(good),
+    });
+    expect(types(effects)).toEqual(["retry", "deploy", "outcome"]);
+    expect(ofType(effects, "retry")[0]?.reasons?.[0]).toMatch(/ThrottlingException/);
+  });
+
+  it("a CREATE_FAILED service is rebuilt with UpdateService", async () => {
+    const effects = await replay({
+      services: [{ ...web, create: true, faults: [{ op: "CREATE_SERVICE", outcome: "create-failed" }] }],
+    });
+    expect(types(effects)).toEqual(["rebuild", "outcome"]);
+    expect(ofType(effects, "outcome")[0]).toMatchObject({
+      outcome: "recovered",
+      message: "recovered from CREATE_FAILED by rebuild",
+    });
+  });
+
+  it("when the rebuild is refused, the service is recreated from its spec and the new ARN is recorded", async () => {
+    let oldArn = "";
+    const effects = await replay(
+      {
+        services: [
+          {
+            ...web,
+            create: true,
+            faults: [
+              { op: "CREATE_SERVICE", outcome: "create-failed" },
+              { op: "UpdateService", outcome: "refuse" },
+            ],
+          },
+        ],
+      },
+      undefined,
+      async (sandbox) => {
+        const services = sandbox.appRunner.snapshot().services;
+        expect(services.map(({ service }) => service.Status).sort()).toEqual(["DELETED", "RUNNING"]);
+        const [deleted, running] = ["DELETED", "RUNNING"].map(
+          (status) => services.find(({ service }) => service.Status === status)!,
+        );
+        oldArn = deleted!.service.ServiceArn as string;
+        // Same spec: source, health check and tags came back.
+        expect(running!.service.SourceConfiguration).toEqual(deleted!.service.SourceConfiguration);
+        expect(running!.service.HealthCheckConfiguration).toEqual(deleted!.service.HealthCheckConfiguration);
+        expect(running!.tags).toEqual(deleted!.tags);
+        const record = await sandbox.ledger.getServiceRecord("storefront");
+        expect(record?.recovery).toMatchObject({
+          phase: "recovered",
+          oldServiceArn: oldArn,
+          newServiceArn: running!.service.ServiceArn,
+        });
+      },
+    );
+    expect(types(effects)).toEqual(["recreate", "recreate", "outcome"]);
+    expect(ofType(effects, "recreate")[1]).toMatchObject({
+      oldServiceArn: oldArn,
+      newServiceUrl: expect.stringMatching(/awsapprunner\.com$/),
+    });
+  });
+
+  it("a service a person paused is not resumed, even with autoResume", async () => {
+    const effects = await replay(
+      {
+        services: [{ ...web, tags: { "gantry:policy": "resumable" } }],
+        events: [{ pause: { service: "storefront", by: "person" } }, { advanceSeconds: 3600 }],
+      },
+      { policies: { resumable: { autoResume: true } } },
+      (sandbox) => expect(sandbox.appRunner.snapshot().services[0]?.service.Status).toBe("PAUSED"),
+    );
+    expect(ofType(effects, "resume")).toEqual([]);
+    expect(ofType(effects, "paused")).toHaveLength(1);
+  });
+
+  it("a service paused by automation is resumed where the policy says autoResume", async () => {
+    const effects = await replay(
+      {
+        services: [{ ...web, tags: { "gantry:policy": "resumable" } }],
+        events: [{ pause: { service: "storefront", by: "automation" } }],
+      },
+      { policies: { resumable: { autoResume: true } } },
+      (sandbox) => expect(sandbox.appRunner.snapshot().services[0]?.service.Status).toBe("RUNNING"),
+    );
+    expect(ofType(effects, "resume")[0]).toMatchObject({
+      reasons: [expect.stringMatching(/nightly-scaler/)],
+    });
+  });
+
+  it("a lost App Runner event (no-event) is repaired by the reconciler", async () => {
+    const effects = await replay({
+      services: [{ ...web, faults: [{ op: "UPDATE_SERVICE", outcome: "no-event" }] }],
+      images,
+      events: deploy(good),
+    });
+    expect(types(effects)).toEqual(["deploy", "outcome"]);
+  });
+
+  it("every event delivered twice and out of order leaves the same ledger", async () => {
+    const base = {
+      services: [{ ...web, faults: [{ op: "UPDATE_SERVICE" as const, outcome: "fail-rollback" as const }] }],
+      images,
+    };
+    const once = deploy(bad);
+    const twice = [once[1], once[0], once[1], once[0]].map((event, index) => ({
+      ...event,
+      id: `${event!.id}-${index}`,
+    }));
+    const view = async (sandbox: Sandbox) => {
+      const arn = sandbox.appRunner.snapshot().services[0]?.service.ServiceArn as string;
+      return (await sandbox.ledger.releasesByService(arn)).map(
+        ({ digest: d, state, quarantine, failure }) => ({ d, state, q: !!quarantine, cause: failure?.cause }),
+      );
+    };
+    let expected: unknown;
+    await replay({ ...base, events: once }, undefined, async (sandbox) => {
+      expected = await view(sandbox);
+    });
+    await replay({ ...base, events: twice }, undefined, async (sandbox) => {
+      expect(await view(sandbox)).toEqual(expected);
+      expect(updateServiceCalls(sandbox)).toHaveLength(1);
+    });
+  });
+});

@@ -3,17 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { configCheckCommand } from "../../packages/cli/src/commands/config-check.ts";
 import { approveCommand, historyCommand } from "../../packages/cli/src/commands/ledger.ts";
 import { replayCommand } from "../../packages/cli/src/commands/replay.ts";
-import { basicScan, digest, push } from "./scenario-helpers.ts";
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    io: { stdout: (line: string) => out.push(line), stderr: (line: string) => err.push(line) },
-    out,
-    err,
-  };
-}
+import { basicScan, capture, digest, pointCliAt, push } from "./scenario-helpers.ts";
 
 describe("gantry replay", () => {
   beforeAll(() => {
@@ -23,7 +13,8 @@ describe("gantry replay", () => {
   it("prints one JSON effect per line for the example scenario, in order", async () => {
     const { io, out } = capture();
     expect(await replayCommand(["examples/gated-deploy.scenario.json", "--json"], io)).toBe(0);
-    const effects = out.map((line) => JSON.parse(line));
+    // Slack posts are effects too (the Slack stand-in's side); this test is about the gate's.
+    const effects = out.map((line) => JSON.parse(line)).filter((effect) => effect.type !== "slack");
     expect(effects.map((effect) => effect.type)).toEqual([
       "candidate",
       "allow",
@@ -49,6 +40,36 @@ describe("gantry replay", () => {
     expect(out.map((line) => JSON.parse(line).type).filter((type) => type === "deploy")).toHaveLength(2);
   });
 
+  it("replays the incident-rehearsal example: rollback, quarantine, retry, recreate, resume", async () => {
+    const { io, out } = capture();
+    const args = [
+      "examples/self-healing.scenario.json",
+      "--json",
+      "--config",
+      "examples/self-healing.config.json",
+    ];
+    expect(await replayCommand(args, io)).toBe(0);
+    const effects = out.map((line) => JSON.parse(line)).filter((effect) => effect.type !== "slack");
+    const story = effects
+      .filter((effect) => !["candidate", "allow", "paused"].includes(effect.type))
+      .map((effect) => `${effect.type} ${effect.service ?? "-"}`);
+    expect(story).toEqual([
+      "deploy checkout",
+      "recreate billing",
+      "rollback checkout",
+      "quarantine checkout",
+      "recreate billing",
+      "outcome billing",
+      "deploy checkout",
+      "retry checkout",
+      "deploy checkout",
+      "outcome checkout",
+      "ignore checkout",
+      "resume reports",
+    ]);
+    expect(effects.find((effect) => effect.type === "rollback")).toMatchObject({ cause: "health-check" });
+  });
+
   it("rejects a file that is not a scenario, naming what is wrong", async () => {
     await expect(
       replayCommand(["test/fixtures/aws-events/ecr-image-action-push-success.json"], capture().io),
@@ -61,8 +82,8 @@ describe("gantry replay", () => {
 
 describe("gantry approve / history against a running sandbox", () => {
   let sandbox: Sandbox;
+  let restoreEnv: () => void;
   const blocked = digest("payments critical");
-  const saved = { ...process.env };
 
   beforeAll(async () => {
     sandbox = await Sandbox.start({ dynamodbEndpoint: inject("dynamodbEndpoint") });
@@ -70,24 +91,10 @@ describe("gantry approve / history against a running sandbox", () => {
     sandbox.publish(push("api", blocked, "prod"));
     sandbox.publish(basicScan("api", blocked, { CRITICAL: 2 }));
     await sandbox.settle();
-    const { runtime } = sandbox;
-    Object.assign(process.env, {
-      AWS_REGION: runtime.region,
-      AWS_ACCESS_KEY_ID: "local",
-      AWS_SECRET_ACCESS_KEY: "local",
-      GANTRY_STAGE: runtime.stage,
-      GANTRY_LEDGER_TABLE: runtime.ledgerTable,
-      GANTRY_IDEMPOTENCY_TABLE: runtime.idempotencyTable,
-      GANTRY_TOPIC_ARN: runtime.topicArn,
-      GANTRY_APPRUNNER_ENDPOINT: runtime.endpoints.apprunner,
-      GANTRY_ECR_ENDPOINT: runtime.endpoints.ecr,
-      GANTRY_INSPECTOR_ENDPOINT: runtime.endpoints.inspector,
-      GANTRY_DYNAMODB_ENDPOINT: runtime.endpoints.dynamodb,
-      GANTRY_SNS_ENDPOINT: runtime.endpoints.sns,
-    });
+    restoreEnv = pointCliAt(sandbox);
   });
   afterAll(async () => {
-    process.env = saved;
+    restoreEnv();
     await sandbox.stop();
   });
 

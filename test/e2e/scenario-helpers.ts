@@ -86,3 +86,37 @@ export const ofType = (effects: Effect[], type: Effect["type"]) =>
 export function updateServiceCalls(sandbox: Sandbox) {
   return sandbox.appRunner.calls.filter((call) => call.op === "UpdateService" && !call.error);
 }
+
+/** Points the CLI's ledger commands at `sandbox`, as a platform engineer's shell would at a stage. */
+export function pointCliAt(sandbox: Sandbox): () => void {
+  const saved = { ...process.env };
+  const { runtime } = sandbox;
+  Object.assign(process.env, {
+    AWS_REGION: runtime.region,
+    AWS_ACCESS_KEY_ID: "local",
+    AWS_SECRET_ACCESS_KEY: "local",
+    GANTRY_STAGE: runtime.stage,
+    GANTRY_LEDGER_TABLE: runtime.ledgerTable,
+    GANTRY_IDEMPOTENCY_TABLE: runtime.idempotencyTable,
+    GANTRY_TOPIC_ARN: runtime.topicArn,
+    GANTRY_APPRUNNER_ENDPOINT: runtime.endpoints.apprunner,
+    GANTRY_ECR_ENDPOINT: runtime.endpoints.ecr,
+    GANTRY_INSPECTOR_ENDPOINT: runtime.endpoints.inspector,
+    GANTRY_DYNAMODB_ENDPOINT: runtime.endpoints.dynamodb,
+    GANTRY_SNS_ENDPOINT: runtime.endpoints.sns,
+    GANTRY_LOGS_ENDPOINT: runtime.endpoints.logs,
+  });
+  return () => {
+    process.env = saved;
+  };
+}
+
+export function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    io: { stdout: (line: string) => out.push(line), stderr: (line: string) => err.push(line) },
+    out,
+    err,
+  };
+}

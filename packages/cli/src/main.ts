@@ -26,6 +26,14 @@ const COMMANDS: Record<string, { usage: string; load: () => Promise<Command> }> 
     usage: 'approve <service> <digest> --reason "…"     deploy a blocked digest (recorded)',
     load: async () => (await import("./commands/ledger.ts")).approveCommand,
   },
+  quarantine: {
+    usage: 'quarantine lift <service> <digest> --reason "…"  let a rolled-back digest be judged again',
+    load: async () => (await import("./commands/ledger.ts")).quarantineCommand,
+  },
+  rollback: {
+    usage: 'rollback <service> [--to <digest>] --reason "…"  deploy the last good (or a named) digest',
+    load: async () => (await import("./commands/ledger.ts")).rollbackCommand,
+  },
   config: {
     usage: "config check [gantry.config.ts]             validate the policies",
     load: async () => async (args, io) => {

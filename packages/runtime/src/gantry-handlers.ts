@@ -25,6 +25,10 @@ async function announce(context: AppContext, functionName: string, effects: Effe
   context.observe?.(functionName, effects);
   for (const effect of effects) {
     metrics.addMetric(`Effect_${effect.type}`, MetricUnit.Count, 1);
+    if (typeof effect.leadTimeSeconds === "number") {
+      // Push → running: the number a platform team watches (dashboard "lead time").
+      metrics.addMetric("LeadTimeSeconds", MetricUnit.Seconds, effect.leadTimeSeconds);
+    }
     const notification = toNotification(effect, context.deps.clock.now());
     if (!notification) continue;
     try {

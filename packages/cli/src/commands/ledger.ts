@@ -1,6 +1,14 @@
 import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
-import { approveRelease, type JournalEntry, type Release, toNotification } from "@gantry/core";
+import {
+  approveRelease,
+  type Effect,
+  type JournalEntry,
+  liftQuarantine,
+  type Release,
+  rollbackService,
+  toNotification,
+} from "@gantry/core";
 import type { AppContext } from "@gantry/runtime";
 import { contextFor, loadGantryConfigFile, resolveTarget } from "../target.ts";
 import { shortDigest } from "../timeline.ts";
@@ -61,8 +69,72 @@ export async function approveCommand(args: string[], io: CommandIo): Promise<num
   const [service, digest] = positionals as [string, string];
   const context = contextFor(await resolveTarget(), await loadGantryConfigFile(values.config));
   const serviceArn = await serviceArnByName(context, service);
-  const actor = values.actor ?? `${process.env.USER ?? userInfo().username} (cli)`;
-  const effects = await approveRelease(context.deps, { serviceArn, digest, actor, reason: values.reason });
+  const actor = actorOf(values.actor);
+  await report(
+    context,
+    io,
+    await approveRelease(context.deps, { serviceArn, digest, actor, reason: values.reason }),
+  );
+  return 0;
+}
+
+/** `gantry quarantine lift <service> <digest> --reason "…"`: let a rolled-back digest be judged again. */
+export async function quarantineCommand(args: string[], io: CommandIo): Promise<number> {
+  const { values, positionals } = parsePersonAct(args);
+  if (positionals[0] !== "lift" || positionals.length !== 3 || !values.reason?.trim()) {
+    io.stderr(
+      'usage: gantry quarantine lift <service> <digest> --reason "why it is safe now" [--actor name]',
+    );
+    return 2;
+  }
+  const [, service, digest] = positionals as [string, string, string];
+  const context = contextFor(await resolveTarget(), await loadGantryConfigFile(values.config));
+  const serviceArn = await serviceArnByName(context, service);
+  const input = { serviceArn, digest, actor: actorOf(values.actor), reason: values.reason };
+  await report(context, io, await liftQuarantine(context.deps, input));
+  return 0;
+}
+
+/** `gantry rollback <service> [--to <digest>] --reason "…"`: deploy the last known good (or a named) digest. */
+export async function rollbackCommand(args: string[], io: CommandIo): Promise<number> {
+  const { values, positionals } = parsePersonAct(args);
+  if (positionals.length !== 1 || !values.reason?.trim()) {
+    io.stderr('usage: gantry rollback <service> [--to <digest>] --reason "why" [--actor name]');
+    return 2;
+  }
+  const context = contextFor(await resolveTarget(), await loadGantryConfigFile(values.config));
+  const serviceArn = await serviceArnByName(context, positionals[0] as string);
+  const toDigest = typeof values.to === "string" ? values.to : undefined;
+  const input = {
+    serviceArn,
+    actor: actorOf(values.actor),
+    reason: values.reason,
+    ...(toDigest ? { toDigest } : {}),
+  };
+  await report(context, io, await rollbackService(context.deps, input));
+  return 0;
+}
+
+/** The options every act of a person takes (rollback adds `--to`). */
+function parsePersonAct(args: string[]) {
+  return parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      reason: { type: "string" },
+      actor: { type: "string" },
+      config: { type: "string" },
+      to: { type: "string" },
+    },
+  });
+}
+
+function actorOf(given: string | undefined): string {
+  return given ?? `${process.env.USER ?? userInfo().username} (cli)`;
+}
+
+/** Publish what the act did (as the handlers do) and print it. */
+async function report(context: AppContext, io: CommandIo, effects: Effect[]): Promise<void> {
   for (const effect of effects) {
     const notification = toNotification(effect, context.deps.clock.now());
     if (notification) await context.notifier.publish(notification);
@@ -70,7 +142,6 @@ export async function approveCommand(args: string[], io: CommandIo): Promise<num
       `${effect.type} ${effect.service ?? ""} ${effect.digest ? shortDigest(effect.digest) : ""} ${effect.message ?? ""}`.trim(),
     );
   }
-  return 0;
 }
 
 function releaseRow(release: Release): string[] {

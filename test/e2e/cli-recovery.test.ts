@@ -8,12 +8,12 @@ describe("gantry quarantine lift / rollback against a running sandbox", () => {
   let serviceArn: string;
   let restoreEnv: () => void;
   const [v1, v2, broken] = [digest("v1"), digest("v2"), digest("broken")];
-  const running = () =>
-    (
-      sandbox.appRunner.snapshot().services[0]?.service.SourceConfiguration as {
-        ImageRepository: { ImageIdentifier: string };
-      }
-    ).ImageRepository.ImageIdentifier;
+  const running = () => {
+    const source = sandbox.appRunner.snapshot().services[0]?.service.SourceConfiguration as
+      | { ImageRepository: { ImageIdentifier: string } }
+      | undefined;
+    return source?.ImageRepository.ImageIdentifier;
+  };
 
   beforeAll(async () => {
     sandbox = await Sandbox.start({ dynamodbEndpoint: inject("dynamodbEndpoint") });

@@ -1,6 +1,6 @@
 import { backoffCeilingSeconds, type Effect } from "@gantry/core";
 import type { Sandbox } from "@gantry/local";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { basicScan, digest, ofType, push, replay, updateServiceCalls } from "./scenario-helpers.ts";
 
 const good = digest("web good");

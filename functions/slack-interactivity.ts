@@ -1,0 +1,6 @@
+// Slack button presses (Lambda function URL) → verified, allowlisted, applied through the use cases
+import { slackLambdaHandlers, sstSecretReader } from "@gantry/runtime";
+import { Resource } from "sst";
+import config from "../gantry.config.ts";
+
+export const handler = slackLambdaHandlers(config, sstSecretReader(Resource)).interactivity;

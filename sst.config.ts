@@ -15,8 +15,12 @@ export default $config({
     const storage = await import("./infra/storage");
     const notifications = await import("./infra/notifications");
     const deadLetters = await import("./infra/dead-letters");
+    const recovery = await import("./infra/recovery");
     await import("./infra/functions");
     await import("./infra/events");
+    const observability = await import("./infra/observability");
+    const uploads = await import("./infra/uploads");
+    const slack = await import("./infra/slack");
 
     return {
       ledgerTable: storage.ledger.name,
@@ -24,6 +28,11 @@ export default $config({
       notificationsTopicArn: notifications.notifications.arn,
       alarmsTopicArn: notifications.alarms.arn,
       deadLettersUrl: deadLetters.deadLetters.url,
+      retryScheduleGroup: recovery.retryScheduleGroup.name,
+      dashboardName: observability.dashboard.dashboardName,
+      ...uploads.uploadOutputs,
+      slackInteractivityUrl: slack.slackInteractivityUrl.functionUrl,
+      slackDeadLettersUrl: slack.slackDeadLetters.url,
     };
   },
 });

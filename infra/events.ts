@@ -3,6 +3,12 @@
  * default bus (the same patterns the sandbox's in-process bus matches), and the reconciler's
  * schedule. EventBridge delivery failures (throttled or refused invocations) are retried,
  * then parked in DeadLetters like every other failure.
+ *
+ * `apprunner-pause-call` matches CloudTrail's record of `PauseService` (who paused a service, so a
+ * person's pause is never resumed automatically). CloudTrail management events reach EventBridge
+ * only if the account has a trail with logging enabled covering this region (CloudTrail's event
+ * history alone is not enough). Without one this rule never fires, no pause is attributed to a
+ * person, and services whose policy sets `autoResume` are resumed after the grace period.
  */
 
 import { gantryRules } from "../packages/events/src/rules.ts";

@@ -1,5 +1,5 @@
 /**
- * The four Lambda functions. Each handler file is thin (`functions/<name>.ts`); what differs
+ * The five Lambda functions. Each handler file is thin (`functions/<name>.ts`); what differs
  * between them is the IAM in `permissions.ts`. Everything they share is decided once here.
  */
 
@@ -7,9 +7,10 @@ import type { RuleTarget } from "../packages/events/src/rules.ts";
 import { deadLetters } from "./dead-letters";
 import { notifications, notificationsPublish } from "./notifications";
 import { deliverFailures, permissions } from "./permissions";
+import { RETRY_FUNCTION_NAME, retryEnvironment, scheduleRetries } from "./recovery";
 import { idempotency, idempotencyAccess, ledger, ledgerAccess } from "./storage";
 
-export type GantryFunction = RuleTarget | "reconcile";
+export type GantryFunction = RuleTarget | "reconcile" | "retry";
 
 /**
  * Lambda's own retries of an asynchronous (EventBridge) invocation. Handlers are idempotent and
@@ -31,11 +32,14 @@ function environment() {
     GANTRY_STAGE: $app.stage,
     POWERTOOLS_SERVICE_NAME: "gantry",
     POWERTOOLS_METRICS_NAMESPACE: "Gantry",
+    // Every function may start a deploy, so every function may have to schedule its retry.
+    ...retryEnvironment,
   };
 }
 
-function gantryFunction(name: string, file: GantryFunction, description: string) {
-  return new sst.aws.Function(name, {
+function gantryFunction(id: string, file: GantryFunction, description: string, name?: string) {
+  return new sst.aws.Function(id, {
+    ...(name === undefined ? {} : { name }),
     handler: `functions/${file}.handler`,
     description,
     runtime: "nodejs22.x",
@@ -46,7 +50,7 @@ function gantryFunction(name: string, file: GantryFunction, description: string)
     // Powertools Logger writes JSON; JSON log format lets Lambda honour its log level too.
     logging: { format: "json", retention: "1 month" },
     link: [ledgerAccess, idempotencyAccess, notificationsPublish],
-    permissions: [...permissions[file], deliverFailures],
+    permissions: [...permissions[file], ...scheduleRetries, deliverFailures],
     environment: environment(),
     retries: ASYNC_RETRIES,
     transform: {
@@ -76,6 +80,14 @@ export const gantryFunctions: Record<GantryFunction, sst.aws.Function> = {
     "AppRunnerEvent",
     "apprunner-event",
     "Gantry: record App Runner outcomes; retry, roll back, resume, rebuild",
+  ),
+  // Invoked by EventBridge Scheduler with a job, not an event. Named, so that its ARN is known to the
+  // other functions and the scheduler role without depending on the function itself.
+  retry: gantryFunction(
+    "Retry",
+    "retry",
+    "Gantry: a deploy attempt whose retry fell due",
+    RETRY_FUNCTION_NAME,
   ),
   reconcile: gantryFunction("Reconcile", "reconcile", "Gantry: repair what lost events left undone"),
 };

@@ -27,22 +27,21 @@ const appRunnerServices = arn("apprunner", "service/*");
  * `GANTRY_APPRUNNER_ACCESS_ROLE_ARNS` (comma-separated, in the shell or `.env` at deploy time)
  * when your services use other roles than the one the App Runner console creates.
  */
-const accessRoles = $resolve([partition, account]).apply(([partition, account]) => {
-  const configured = (process.env.GANTRY_APPRUNNER_ACCESS_ROLE_ARNS ?? "")
-    .split(",")
-    .map((value) => value.trim())
-    .filter((value) => value !== "");
-  const roles =
-    configured.length > 0
-      ? configured
-      : [`arn:${partition}:iam::${account}:role/service-role/AppRunnerECRAccessRole`];
-  for (const role of roles) {
-    if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/.test(role)) {
-      throw new Error(`GANTRY_APPRUNNER_ACCESS_ROLE_ARNS: "${role}" is not an IAM role ARN`);
-    }
+const configuredAccessRoles = (process.env.GANTRY_APPRUNNER_ACCESS_ROLE_ARNS ?? "")
+  .split(",")
+  .map((value) => value.trim())
+  .filter((value) => value !== "");
+// Checked as the program is evaluated, not in an apply(): a throwing apply() leaves whatever depends
+// on it unresolved (stack outputs included), and the offline check then waited instead of failing.
+for (const role of configuredAccessRoles) {
+  if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/.test(role)) {
+    throw new Error(`GANTRY_APPRUNNER_ACCESS_ROLE_ARNS: "${role}" is not an IAM role ARN`);
   }
-  return roles;
-});
+}
+const accessRoles =
+  configuredAccessRoles.length > 0
+    ? configuredAccessRoles
+    : [$interpolate`arn:${partition}:iam::${account}:role/service-role/AppRunnerECRAccessRole`];
 
 /**
  * `ListServices` has no resource type in IAM: it can only be granted on `*`. It returns names
@@ -50,13 +49,14 @@ const accessRoles = $resolve([partition, account]).apply(([partition, account]) 
  */
 const listServices: Permission = { actions: ["apprunner:ListServices"], resources: ["*"] };
 
-const readServices: Permission = {
-  actions: ["apprunner:DescribeService", "apprunner:ListTagsForResource"],
-  resources: [appRunnerServices],
-};
-
-/** Deploy by digest. */
-const updateServices: Permission = { actions: ["apprunner:UpdateService"], resources: [appRunnerServices] };
+/** Deploy by digest: read the service and its tags, wait out a running operation, update. */
+const deployActions = [
+  "apprunner:ListOperations",
+  "apprunner:DescribeService",
+  "apprunner:ListTagsForResource",
+  "apprunner:UpdateService",
+];
+const deployServices: Permission = { actions: deployActions, resources: [appRunnerServices] };
 
 const passAccessRoles: Permission = {
   actions: ["iam:PassRole"],
@@ -74,14 +74,10 @@ const readImages: Permission = {
 /** `inspector2:ListFindings` has no resource type in IAM either; findings are filtered per image. */
 const readFindings: Permission = { actions: ["inspector2:ListFindings"], resources: ["*"] };
 
-/** Record outcomes, retry, roll back, resume and rebuild (`CREATE_FAILED` → delete + create). */
+/** Besides deploying: resume a service, rebuild it (`CREATE_FAILED` → delete + create). */
 const operateServices: Permission = {
   actions: [
-    "apprunner:ListOperations",
-    "apprunner:DescribeService",
-    "apprunner:ListTagsForResource",
-    "apprunner:UpdateService",
-    "apprunner:StartDeployment",
+    ...deployActions,
     "apprunner:ResumeService",
     "apprunner:DeleteService",
     "apprunner:CreateService",
@@ -105,13 +101,10 @@ const createFromRecordedSpec: Permission = {
   ],
 };
 
-/** Deployment logs quoted in failure notifications. */
+/** Settling a finished operation quotes the service's logs (`service` and `application` groups). */
 const readAppRunnerLogs: Permission = {
-  actions: ["logs:FilterLogEvents", "logs:GetLogEvents"],
-  resources: [
-    arn("logs", "log-group:/aws/apprunner/*"),
-    arn("logs", "log-group:/aws/apprunner/*:log-stream:*"),
-  ],
+  actions: ["logs:FilterLogEvents"],
+  resources: [arn("logs", "log-group:/aws/apprunner/*")],
 };
 
 /**
@@ -120,18 +113,24 @@ const readAppRunnerLogs: Permission = {
  */
 export const deliverFailures: Permission = { actions: ["sqs:SendMessage"], resources: [deadLetters.arn] };
 
-/** Per function: exactly what its use cases call. */
+/**
+ * Per function: exactly the AWS calls its use cases make. Scheduling durable retries (every Gantry
+ * function may) is granted in `functions.ts` with `scheduleRetries` from `recovery.ts`, together
+ * with the environment it needs.
+ */
 export const permissions = {
-  "image-push": [listServices, readServices],
-  "image-scan": [listServices, readServices, updateServices, passAccessRoles, readImages, readFindings],
+  // A scan that arrived before its push makes the push handler decide and deploy.
+  "image-push": [listServices, deployServices, passAccessRoles, readImages, readFindings, readAppRunnerLogs],
+  "image-scan": [listServices, deployServices, passAccessRoles, readImages, readFindings, readAppRunnerLogs],
   "apprunner-event": [operateServices, createFromRecordedSpec, passAccessRoles, readAppRunnerLogs],
+  retry: [deployServices, passAccessRoles, readAppRunnerLogs],
   reconcile: [
     listServices,
-    readServices,
-    { actions: ["apprunner:ListOperations"], resources: [appRunnerServices] },
-    updateServices,
+    operateServices,
+    createFromRecordedSpec,
     passAccessRoles,
     readImages,
     readFindings,
+    readAppRunnerLogs,
   ],
 } satisfies Record<string, Permission[]>;

@@ -671,7 +671,17 @@ async function check(argv) {
       seen = resources.length;
     }
     if (errors.length > 0) throw new CheckFailed();
-    outputs = await new Promise((done) => pulumi.output(stackOutputs ?? {}).apply(done));
+    // An Output whose inputs failed never resolves: bound the wait so a broken program fails the
+    // check with a message instead of hanging it (and CI with it).
+    outputs = await Promise.race([
+      new Promise((done) => pulumi.output(stackOutputs ?? {}).apply(done)),
+      new Promise((_, fail) =>
+        setTimeout(
+          () => fail(new Error(`the stack outputs did not resolve within ${SETTLE_TIMEOUT_MS} ms`)),
+          SETTLE_TIMEOUT_MS,
+        ).unref(),
+      ),
+    ]);
     if (pulumi.log.hasErrors()) errors.push("Pulumi logged errors (see above)");
     evaluateMs = performance.now() - evaluateStarted;
   } catch (error) {

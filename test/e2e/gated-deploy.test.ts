@@ -19,7 +19,7 @@ const critical = digest("web critical");
 
 const summary = (effects: Effect[]) =>
   effects
-    .filter((effect) => !["candidate", "allow", "ignore"].includes(effect.type))
+    .filter((effect) => !["candidate", "allow", "ignore", "slack"].includes(effect.type))
     .map((effect) => `${effect.type} ${effect.service ?? "-"} ${effect.digest?.slice(7, 13) ?? "-"}`);
 
 describe("scan-gated, digest-pinned deploys (sandbox, real handlers, DynamoDB Local, emulators)", () => {

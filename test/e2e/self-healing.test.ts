@@ -1,6 +1,6 @@
 import { backoffCeilingSeconds, type Effect } from "@gantry/core";
-import type { Sandbox } from "@gantry/local";
-import { describe, expect, it } from "vitest";
+import { Sandbox } from "@gantry/local";
+import { describe, expect, inject, it } from "vitest";
 import { basicScan, digest, ofType, push, replay, updateServiceCalls } from "./scenario-helpers.ts";
 
 const good = digest("web good");
@@ -13,7 +13,7 @@ const images = [
 const deploy = (d: string) => [push("web", d, "prod"), basicScan("web", d)];
 const types = (effects: Effect[]) =>
   effects
-    .filter((effect) => !["candidate", "allow", "ignore", "paused"].includes(effect.type))
+    .filter((effect) => !["candidate", "allow", "ignore", "paused", "slack"].includes(effect.type))
     .map((effect) => effect.type);
 
 describe("self-healing App Runner (sandbox, real handlers, DynamoDB Local, emulator faults)", () => {
@@ -208,6 +208,28 @@ describe("self-healing App Runner (sandbox, real handlers, DynamoDB Local, emula
     expect(ofType(effects, "resume")[0]).toMatchObject({
       reasons: [expect.stringMatching(/nightly-scaler/)],
     });
+  });
+
+  it("an operation that runs far too long is reported once as stuck, then followed to its end", async () => {
+    const sandbox = await Sandbox.start({
+      dynamodbEndpoint: inject("dynamodbEndpoint"),
+      appRunnerDurations: { updateService: 2 * 60 * 60_000 },
+      slack: false,
+    });
+    try {
+      sandbox.createService(web);
+      sandbox.putImage(images[0]!);
+      for (const event of deploy(good)) sandbox.publish(event);
+      await sandbox.settle();
+      const effects = sandbox.effects();
+      expect(types(effects)).toEqual(["deploy", "stuck", "outcome"]);
+      expect(ofType(effects, "stuck")[0]).toMatchObject({ ageMinutes: expect.any(Number), level: "warning" });
+      expect(
+        (ofType(effects, "stuck")[0] as Effect & { ageMinutes: number }).ageMinutes,
+      ).toBeGreaterThanOrEqual(45);
+    } finally {
+      await sandbox.stop();
+    }
   });
 
   it("a lost App Runner event (no-event) is repaired by the reconciler", async () => {

@@ -34,6 +34,11 @@ const COMMANDS: Record<string, { usage: string; load: () => Promise<Command> }> 
     usage: 'rollback <service> [--to <digest>] --reason "…"  deploy the last good (or a named) digest',
     load: async () => (await import("./commands/ledger.ts")).rollbackCommand,
   },
+  notifications: {
+    usage:
+      "notifications replay --file <dead-letters.json> [--dry-run]  post failed Slack notifications again",
+    load: async () => (await import("./commands/notifications.ts")).notificationsCommand,
+  },
   config: {
     usage: "config check [gantry.config.ts]             validate the policies",
     load: async () => async (args, io) => {

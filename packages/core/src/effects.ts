@@ -23,7 +23,9 @@ export type EffectType =
   | "resume"
   | "giveup"
   | "stuck"
-  | "paused";
+  | "paused"
+  /** A post or edit the Slack side received (sandbox timeline only; never notified). */
+  | "slack";
 
 export interface Effect {
   type: EffectType;

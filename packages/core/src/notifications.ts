@@ -12,6 +12,16 @@ const NOTIFIED: ReadonlySet<Effect["type"]> = new Set([
   "supersede",
   "allow",
   "approve",
+  // Self-healing (issue 4): what Slack threads tell about a release after its deploy started.
+  "rollback",
+  "quarantine",
+  "retry",
+  "giveup",
+  "rebuild",
+  "recreate",
+  "resume",
+  "paused",
+  "stuck",
 ]);
 
 const DEFAULT_LEVEL: Record<string, Notification["level"]> = {

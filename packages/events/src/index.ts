@@ -7,3 +7,5 @@ export * from "./event-contract-error.ts";
 export * from "./event-pattern.ts";
 export * from "./gantry-messages.ts";
 export * from "./rules.ts";
+export * from "./sns-filter-policy.ts";
+export * from "./sns-notification.ts";

@@ -16,7 +16,7 @@ import {
   parseRuntimeConfig,
   type RuntimeConfig,
 } from "@gantry/runtime";
-import { AppRunnerEmulator } from "./apprunner-emulator.ts";
+import { type AppRunnerDurations, AppRunnerEmulator } from "./apprunner-emulator.ts";
 import type { FaultSpec } from "./apprunner-faults.ts";
 import { AwsEmulatorServer } from "./aws-emulator-server.ts";
 import { type DynamoDbLocal, localCredentials, startDynamoDbLocal } from "./dynamodb-local.ts";
@@ -26,6 +26,7 @@ import { LocalBus } from "./local-bus.ts";
 import { LocalScheduler } from "./local-scheduler.ts";
 import { LocalSns } from "./local-sns.ts";
 import { LogsEmulator } from "./logs-emulator.ts";
+import { type SandboxSlack, type SandboxSlackOptions, startSandboxSlack } from "./sandbox-slack.ts";
 import { VirtualClock } from "./virtual-clock.ts";
 
 export interface SandboxOptions {
@@ -37,6 +38,12 @@ export interface SandboxOptions {
   region?: string;
   /** Seeds the retry jitter: the same seed replays the same schedule. */
   seed?: number;
+  /** Gantry's App Runner call rate limit (real time); production's default is 5 per second. */
+  appRunnerMaxRps?: number;
+  /** How long App Runner operations take on the sandbox clock (e.g. a very slow deployment). */
+  appRunnerDurations?: Partial<AppRunnerDurations>;
+  /** The Slack stand-in and the Slack functions (on unless `false`). */
+  slack?: SandboxSlackOptions | false;
 }
 
 /** One line of what happened: an event on the bus, or an effect a handler produced. */
@@ -87,6 +94,7 @@ export interface SandboxParts {
   region: string;
   runtime: RuntimeConfig;
   faultLogs: FaultLogs;
+  slack?: SandboxSlack;
   reconcile: () => Promise<unknown>;
   teardown: () => Promise<void>;
 }
@@ -136,10 +144,13 @@ export class Sandbox {
   readonly region: string;
   /** Endpoints and table names: what a CLI in another process needs to reach this sandbox. */
   readonly runtime: RuntimeConfig;
+  /** The Slack stand-in, its conversation, and button presses (unset with `slack: false`). */
+  readonly slack: SandboxSlack | undefined;
   readonly #parts: SandboxParts;
 
   private constructor(parts: SandboxParts) {
     this.#parts = parts;
+    this.slack = parts.slack;
     ({
       timeline: this.timeline,
       config: this.config,
@@ -191,6 +202,7 @@ export class Sandbox {
         clock,
         accountId,
         region,
+        ...(options.appRunnerDurations ? { durations: options.appRunnerDurations } : {}),
         emit: (event) => {
           writeFailureLogs(event, logs, faultLogs);
           if (bus)
@@ -225,6 +237,8 @@ export class Sandbox {
         GANTRY_DYNAMODB_ENDPOINT: dynamodbEndpoint,
         GANTRY_SNS_ENDPOINT: snsEndpoint,
         GANTRY_LOGS_ENDPOINT: endpoint,
+        // Replays run hours of sandbox time in seconds; the rate limit is real time, so keep it loose.
+        GANTRY_APPRUNNER_MAX_RPS: String(options.appRunnerMaxRps ?? 500),
       });
       const context = buildAppContext(runtime, config, {
         clock,
@@ -237,6 +251,21 @@ export class Sandbox {
         },
       });
       const handlers = createGantryHandlers(() => context);
+      // Slack as in production: a separate SNS subscriber, so it never holds up a decision.
+      let slack: SandboxSlack | undefined;
+      if (options.slack !== false) {
+        const started = await startSandboxSlack({
+          app: context,
+          runtime,
+          clock,
+          sns,
+          appRunner,
+          options: options.slack ?? {},
+          record: (effect) => timeline.push({ at: clock.now(), source: "slack", effect }),
+        });
+        cleanups.push(started.stop);
+        slack = started.slack;
+      }
       const invoke =
         (name: string, handler: (event: unknown, lambdaContext: never) => Promise<unknown>) =>
         (event: unknown) =>
@@ -267,6 +296,7 @@ export class Sandbox {
         region,
         runtime,
         faultLogs,
+        ...(slack ? { slack } : {}),
         reconcile: () =>
           invoke("reconcile", handlers.reconcile)(scheduledEvent(clock.now(), accountId, region)),
         teardown: async () => {
@@ -371,17 +401,24 @@ export class Sandbox {
   async settle(horizonMs = 6 * 60 * 60_000): Promise<void> {
     const until = this.clock.now().getTime() + horizonMs;
     let quietSince = this.clock.now().getTime();
+    let nextTick = quietSince + RECONCILE_EVERY_MS;
     for (;;) {
-      await this.clock.runUntilIdle(until - this.clock.now().getTime());
+      const next = this.clock.pending()[0];
+      if (next && next.dueAt.getTime() <= Math.min(nextTick, until)) {
+        await this.clock.step();
+        continue;
+      }
       const now = this.clock.now().getTime();
-      if (now >= until) return;
-      // Quiescent: nothing open, and the reconciler has had a quiet window to act on what waits
-      // for time to pass (an auto-resume after CloudTrail's delay, a scan timeout).
-      if (!(await this.hasOpenWork()) && now - quietSince >= QUIET_WINDOW_MS) return;
+      if (now >= until || nextTick > until) return;
+      // Quiescent: nothing pending or open, and the reconciler has had a quiet window to act on
+      // what waits for time to pass (an auto-resume after CloudTrail's delay, a scan timeout).
+      if (!next && !(await this.hasOpenWork()) && now - quietSince >= QUIET_WINDOW_MS) return;
+      // The reconciler's schedule runs alongside everything else, as EventBridge's does.
+      await this.clock.advance(nextTick - now);
       const before = this.timeline.length;
-      await this.clock.advance(RECONCILE_EVERY_MS);
       await this.reconcile();
       if (this.timeline.length !== before) quietSince = this.clock.now().getTime();
+      nextTick += RECONCILE_EVERY_MS;
     }
   }
 

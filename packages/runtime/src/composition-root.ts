@@ -11,8 +11,10 @@ import {
   CloudWatchLogsAdapter,
   DynamoDbLedger,
   EventBridgeSchedulerAdapter,
+  limitRate,
   ScanFindingsAdapter,
   SnsNotifier,
+  TokenBucket,
 } from "@gantry/aws";
 import {
   type Clock,
@@ -74,6 +76,8 @@ export function buildAppContext(
   };
   const at = (endpoint: string | undefined) => (endpoint ? { ...base, endpoint } : base);
   const dynamodb = new DynamoDBClient(at(runtime.endpoints.dynamodb));
+  const appRunnerClient = new AppRunnerClient(at(runtime.endpoints.apprunner));
+  limitRate(appRunnerClient, new TokenBucket(runtime.appRunnerMaxRps, runtime.appRunnerMaxRps * 2));
   return {
     deps: {
       config,
@@ -89,7 +93,7 @@ export function buildAppContext(
               runtime.retryScheduler,
             )
           : unconfiguredScheduler),
-      appRunner: new AppRunnerAdapter(new AppRunnerClient(at(runtime.endpoints.apprunner)), clock),
+      appRunner: new AppRunnerAdapter(appRunnerClient, clock),
       ledger: new DynamoDbLedger(dynamodb, runtime.ledgerTable),
       findings: new ScanFindingsAdapter(
         new ECRClient(at(runtime.endpoints.ecr)),

@@ -95,6 +95,17 @@ const IDEMPOTENCY_RETRY_NAMES = new Set([
 ]);
 
 /**
+ * Slack (`@gantry/aws` slack-transport, `@gantry/core` threads): still rate limited or failing on
+ * Slack's side after the transport's own retries, or another delivery writing the same thread.
+ * Slack refusing the request itself (`SlackApiError`: bad token, unknown channel) is not here.
+ */
+const SLACK_RETRY_NAMES: ReadonlyMap<string, string> = new Map([
+  ["SlackRateLimitedError", "Slack rate limited (429 after Retry-After)"],
+  ["SlackServerError", "Slack server error (5xx after backoff)"],
+  ["SlackThreadBusyError", "another delivery is writing the Slack thread"],
+]);
+
+/**
  * Errors that mean the incoming event breaks our contract. `IgnoredEventError` is the subclass
  * `@gantry/events` raises for a well-formed event Gantry deliberately does not act on.
  */
@@ -187,6 +198,8 @@ function retryReason(error: ErrorShape): string | undefined {
     return "DynamoDB transaction cancelled by contention (TransactionCanceledException)";
   }
   if (IDEMPOTENCY_RETRY_NAMES.has(name)) return `same event is being processed concurrently (${name})`;
+  const slack = SLACK_RETRY_NAMES.get(name);
+  if (slack) return `${slack} (${name})`;
   if (TIMEOUT_ERROR_NAMES.has(name)) return `timed out (${name})`;
   if (typeof error.code === "string" && NETWORK_ERROR_CODES.has(error.code))
     return `network error (${error.code})`;

@@ -5,3 +5,7 @@ export * from "./handler.ts";
 export * from "./lambda-entry.ts";
 export * from "./observability.ts";
 export * from "./runtime-config.ts";
+export * from "./slack-config.ts";
+export * from "./slack-handlers.ts";
+export * from "./slack-request-verifier.ts";
+export * from "./uploads/index.ts";

@@ -26,6 +26,8 @@ export interface RuntimeConfig {
   topicArn: string;
   /** Endpoint overrides; set only in the sandbox (App Runner emulator, DynamoDB Local, ...). */
   endpoints: Readonly<ServiceEndpoints>;
+  /** App Runner calls per second this instance allows itself (bursts of twice that). */
+  appRunnerMaxRps: number;
   /** Where durable retries go; absent where no retry can be scheduled (the CLI, unless set). */
   retryScheduler?: Readonly<{ functionArn: string; roleArn: string; groupName: string }>;
 }
@@ -94,6 +96,11 @@ const envSchema = z.object({
   GANTRY_INSPECTOR_ENDPOINT: optionalEndpoint(),
   GANTRY_LOGS_ENDPOINT: optionalEndpoint(),
   GANTRY_SCHEDULER_ENDPOINT: optionalEndpoint(),
+  // App Runner publishes no API rate limits: Gantry paces its own calls (a token bucket per instance).
+  GANTRY_APPRUNNER_MAX_RPS: z.preprocess(
+    blankAsMissing,
+    z.coerce.number({ error: "must be a number" }).positive("must be a positive number").max(1000).default(5),
+  ),
   // Durable retries (EventBridge Scheduler): set together by infra/recovery.ts.
   GANTRY_RETRY_FUNCTION_ARN: optionalMatching(LAMBDA_ARN, "a Lambda function ARN"),
   GANTRY_RETRY_ROLE_ARN: optionalMatching(IAM_ROLE_ARN, "an IAM role ARN"),
@@ -131,6 +138,7 @@ export function parseRuntimeConfig(env: Env): RuntimeConfig {
     idempotencyTable: vars.GANTRY_IDEMPOTENCY_TABLE,
     topicArn: vars.GANTRY_TOPIC_ARN,
     endpoints: Object.freeze(endpoints),
+    appRunnerMaxRps: vars.GANTRY_APPRUNNER_MAX_RPS,
     ...(vars.GANTRY_RETRY_FUNCTION_ARN && vars.GANTRY_RETRY_ROLE_ARN && vars.GANTRY_RETRY_SCHEDULE_GROUP
       ? {
           retryScheduler: Object.freeze({

@@ -32,7 +32,33 @@ describe("parseRuntimeConfig", () => {
       idempotencyTable: "gantry-dev-idempotency",
       topicArn: "arn:aws:sns:eu-west-1:123456789012:gantry-dev-notifications",
       endpoints: {},
+      appRunnerMaxRps: 5,
     });
+  });
+
+  it("reads the App Runner rate limit and the retry scheduler, all three retry settings or none", () => {
+    const retry = {
+      GANTRY_RETRY_FUNCTION_ARN: "arn:aws:lambda:eu-west-1:123456789012:function:gantry-dev-retry",
+      GANTRY_RETRY_ROLE_ARN: "arn:aws:iam::123456789012:role/gantry-dev-scheduler",
+      GANTRY_RETRY_SCHEDULE_GROUP: "gantry-dev-retries",
+    };
+    expect(parseRuntimeConfig({ ...validEnv, ...retry, GANTRY_APPRUNNER_MAX_RPS: "2.5" })).toMatchObject({
+      appRunnerMaxRps: 2.5,
+      retryScheduler: {
+        functionArn: retry.GANTRY_RETRY_FUNCTION_ARN,
+        roleArn: retry.GANTRY_RETRY_ROLE_ARN,
+        groupName: "gantry-dev-retries",
+      },
+    });
+    expect(problemsOf({ ...validEnv, GANTRY_RETRY_FUNCTION_ARN: retry.GANTRY_RETRY_FUNCTION_ARN })).toEqual([
+      "GANTRY_RETRY_FUNCTION_ARN, GANTRY_RETRY_ROLE_ARN and GANTRY_RETRY_SCHEDULE_GROUP must be set together",
+    ]);
+    expect(problemsOf({ ...validEnv, GANTRY_APPRUNNER_MAX_RPS: "0" })).toEqual([
+      "GANTRY_APPRUNNER_MAX_RPS must be a positive number",
+    ]);
+    expect(problemsOf({ ...validEnv, ...retry, GANTRY_RETRY_ROLE_ARN: "not-an-arn" })).toEqual([
+      "GANTRY_RETRY_ROLE_ARN must be an IAM role ARN",
+    ]);
   });
 
   it("reads the stage and the sandbox endpoint overrides", () => {

@@ -26,9 +26,13 @@ export async function sandboxCommand(args: string[], io: CommandIo): Promise<num
   });
   try {
     let printed = 0;
+    // During the demo, Slack's posts are shown once, as the conversation at the end.
+    let showSlack = false;
     const flush = () => {
-      for (; printed < sandbox.timeline.length; printed++)
-        io.stdout(formatTimelineEntry(sandbox.timeline[printed]!));
+      for (; printed < sandbox.timeline.length; printed++) {
+        const entry = sandbox.timeline[printed]!;
+        if (showSlack || entry.effect?.type !== "slack") io.stdout(formatTimelineEntry(entry));
+      }
     };
 
     io.stdout("");
@@ -80,6 +84,12 @@ export async function sandboxCommand(args: string[], io: CommandIo): Promise<num
     }
     io.stdout(`  notifications published to SNS: ${sandbox.sns.messages.length}`);
     if (sandbox.bus.deadLetters.length > 0) io.stdout(`  dead letters: ${sandbox.bus.deadLetters.length}`);
+    if (sandbox.slack) {
+      io.stdout("");
+      io.stdout("What Slack shows (the local stand-in; one thread per release, headlines edited in place):");
+      for (const line of sandbox.slack.render().split("\n")) io.stdout(`  ${line}`);
+      showSlack = true;
+    }
 
     if (once) return sandbox.bus.deadLetters.length === 0 ? 0 : 1;
     await keepRunning(sandbox, io, flush, digestOf("api v7"));
@@ -112,6 +122,8 @@ async function keepRunning(
         {
           pid: process.pid,
           runtime: sandbox.runtime,
+          // `gantry notifications replay` posts to the stand-in, like the Slack function does.
+          ...(sandbox.slack ? { slack: sandbox.slack.settings } : {}),
           clock: { sandboxTime: sandbox.clock.now().toISOString(), realTime: Date.now(), speed: SPEED },
         },
         null,

@@ -7,8 +7,8 @@ import { deployOutcome, type Outcome, planRetry } from "./deploy-outcome.ts";
 
 const RUNNING_OPERATION = new Set(["PENDING", "IN_PROGRESS", "ROLLBACK_IN_PROGRESS"]);
 const CLAIM_PREFIX = "claim:";
-/** States from which a release may start deploying (blocked only through an override that moved it on). */
-const DEPLOYABLE = new Set(["waiting", "awaiting-scan", "blocked", "retrying"]);
+/** States from which a release may start deploying (a blocked one only after an approval moved it to waiting). */
+const DEPLOYABLE = new Set(["waiting", "awaiting-scan", "retrying"]);
 /** A claim normally lives for one UpdateService call; older than this, its handler died. */
 const STALE_CLAIM_MS = 10 * 60_000;
 

@@ -153,25 +153,52 @@ async function start(deps: GantryDeps, release: Release, slot: ServiceSlot): Pro
       if (!deps.isTransient(error)) throw error;
       return retryLater(deps, { ...release, attempts: attempt }, error, slot.waitingDigest);
     }
+    const target = imageIdentifierByDigest(release, release.digest);
+    if ((await deps.appRunner.describeService(release.serviceArn)).imageIdentifier === target) {
+      // The running operation is this very deploy: an earlier UpdateService was accepted but its
+      // answer was lost. Adopt it; deploying again when it ends would roll the digest out twice.
+      return recordDeploy(deps, release, { ...slot, version: claimed.version + 1 }, running.id, attempt, [
+        "adopted: App Runner accepted an earlier UpdateService whose answer was lost",
+      ]);
+    }
     // App Runner runs an operation Gantry did not start: wait for that one.
     const busy: ServiceSlot = { ...slot, activeOperationId: running.id, version: claimed.version + 2 };
     await deps.ledger.commit([{ kind: "put-slot", slot: busy, expectedVersion: claimed.version + 1 }]);
     return queue(deps, release, busy);
   }
 
-  const now = deps.clock.now().toISOString();
+  return recordDeploy(deps, release, claimed, operationId, attempt, deployReasons(release));
+}
+
+function deployReasons(release: Release): string[] {
+  if (release.override) return [`approved by ${release.override.actor}: ${release.override.reason}`];
+  return release.decision?.violations.map((violation) => `audit: ${violation}`) ?? [];
+}
+
+/** The release is deploying under `operationId`; `current` is the slot as the ledger holds it now. */
+async function recordDeploy(
+  deps: GantryDeps,
+  release: Release,
+  current: ServiceSlot,
+  operationId: string,
+  attempt: number,
+  reasons: string[],
+): Promise<Effect[]> {
   const effect: Effect = {
     type: "deploy",
     service: release.serviceName,
     serviceArn: release.serviceArn,
     digest: release.digest,
     operationId,
-    reasons: release.override
-      ? [`approved by ${release.override.actor}: ${release.override.reason}`]
-      : release.decision?.violations.length
-        ? release.decision.violations.map((violation) => `audit: ${violation}`)
-        : [],
+    reasons,
     message: `UpdateService to ${imageIdentifierByDigest(release, release.digest)}`,
+  };
+  const slot: ServiceSlot = {
+    ...current,
+    activeOperationId: operationId,
+    activeDigest: release.digest,
+    waitingDigest: current.waitingDigest === release.digest ? undefined : current.waitingDigest,
+    version: current.version + 1,
   };
   await deps.ledger.commit([
     {
@@ -182,16 +209,12 @@ async function start(deps: GantryDeps, release: Release, slot: ServiceSlot): Pro
         operationId,
         attempts: attempt,
         nextAttemptAt: undefined,
-        deployStartedAt: now,
+        deployStartedAt: deps.clock.now().toISOString(),
         version: release.version + 1,
       },
       expectedVersion: release.version,
     },
-    {
-      kind: "put-slot",
-      slot: { ...claimed, activeOperationId: operationId, version: claimed.version + 1 },
-      expectedVersion: claimed.version,
-    },
+    { kind: "put-slot", slot, expectedVersion: current.version },
     journal(deps, release, effect, `deploy#${release.digest}#${operationId}`),
   ]);
   return [effect];

@@ -2,7 +2,7 @@ import type { AppRunnerOperationStatusChanged, AppRunnerServiceStatusChanged } f
 import type { Effect } from "../effects.ts";
 import { isManaged } from "../managed-services.ts";
 import type { GantryDeps } from "../ports.ts";
-import { settleOperation } from "./deploy-slot.ts";
+import { deployOrQueue, settleOperation } from "./deploy-slot.ts";
 import { completeRecovery, continueRecreate, handlePaused, recoverCreateFailed } from "./recovery.ts";
 
 const ENDED = new Set(["SUCCEEDED", "FAILED", "ROLLBACK_SUCCEEDED", "ROLLBACK_FAILED"]);
@@ -23,7 +23,10 @@ export async function onAppRunnerEvent(
 
 export async function settleActiveOperation(deps: GantryDeps, serviceArn: string): Promise<Effect[]> {
   const slot = await deps.ledger.getSlot(serviceArn);
-  if (!slot?.activeOperationId) return [];
+  if (!slot) return [];
+  // Free but with a digest waiting: the drain after the last settle failed part-way (e.g. a 5xx);
+  // the retried event or the reconciler finishes it.
+  if (!slot.activeOperationId) return slot.waitingDigest ? deployOrQueue(deps, serviceArn, slot.waitingDigest) : [];
   const operation = (await deps.appRunner.listOperations(serviceArn)).find(
     (candidate) => candidate.id === slot.activeOperationId,
   );

@@ -1,0 +1,246 @@
+/**
+ * Decision speed of the pure core: the scan gate (`evaluateGate`), tag following (`followsTag`),
+ * and the whole pure path one scan event takes (parse the EventBridge event, follow the tag,
+ * evaluate the gate). No I/O, so this is the ceiling the pipeline can never exceed.
+ *
+ * Inputs are generated up front from a seeded PRNG (varied policies, counts, finding lists with
+ * excepted CVEs, failed scans, semver/pattern/exact tags), so every run decides the same inputs.
+ */
+import {
+  evaluateGate,
+  followsTag,
+  type GatePolicy,
+  parseGantryConfig,
+  type ScanEvidence,
+  type TagFollow,
+} from "@gantry/core";
+import { ecrImageScanEvent, inspectorScanEvent, parseAwsEvent } from "@gantry/events";
+import { percentile, round } from "./stats.ts";
+
+export interface DecisionStats {
+  inputs: number;
+  decisionsPerSecond: number;
+  /** Per decision, timed one by one; includes the timer's own cost (see timerOverheadNs). */
+  p50Us: number;
+  p99Us: number;
+  p999Us: number;
+  samples: number;
+}
+
+export interface DecisionsResult {
+  seed: number;
+  timerOverheadNs: number;
+  gate: DecisionStats;
+  tagFollowing: DecisionStats;
+  scanEventToDecision: DecisionStats;
+  notMeasured: string;
+}
+
+const SEED = 20261122;
+const NOW = new Date("2026-11-22T12:00:00Z");
+
+/** mulberry32: small, fast, good enough to vary inputs reproducibly. */
+function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function policies(): GatePolicy[] {
+  const exceptions = Array.from({ length: 20 }, (_, index) => ({
+    id: `CVE-2026-${1000 + index}`,
+    owner: "team-bench",
+    reason: "not reachable",
+    // Half of them expired: the gate reports those too.
+    expiresAt: index % 2 === 0 ? "2027-06-30" : "2026-01-31",
+  }));
+  const config = parseGantryConfig({
+    policies: {
+      strict: { maxFindings: { CRITICAL: 0, HIGH: 0 }, exceptions: exceptions.slice(0, 4) },
+      relaxed: { maxFindings: { CRITICAL: 0, HIGH: 5, MEDIUM: 20 } },
+      audit: { mode: "audit", maxFindings: { CRITICAL: 0, HIGH: 0 } },
+      exceptional: { maxFindings: { CRITICAL: 0, HIGH: 0, MEDIUM: 3 }, exceptions },
+    },
+  });
+  return Object.values(config.policies);
+}
+
+function scans(random: () => number, count: number): ScanEvidence[] {
+  const severities = ["CRITICAL", "HIGH", "MEDIUM", "LOW"] as const;
+  return Array.from({ length: count }, () => {
+    const counts = { CRITICAL: 0, HIGH: 0, MEDIUM: 0, LOW: 0, INFORMATIONAL: 0, UNDEFINED: 0 };
+    for (const severity of severities) counts[severity] = random() < 0.4 ? Math.floor(random() * 6) : 0;
+    const withFindings = random() < 0.3;
+    const findings = withFindings
+      ? severities.flatMap((severity) =>
+          Array.from({ length: counts[severity] }, () => ({
+            id: `CVE-2026-${1000 + Math.floor(random() * 40)}`,
+            severity,
+          })),
+        )
+      : undefined;
+    const failed = random() < 0.05;
+    return {
+      scanner: random() < 0.5 ? "basic" : "enhanced",
+      scanStatus: failed ? "FAILED" : "COMPLETE",
+      succeeded: !failed,
+      severityCounts: counts,
+      ...(findings ? { findings } : {}),
+    };
+  });
+}
+
+function tagInputs(random: () => number, count: number) {
+  const follows: TagFollow[] = [
+    { kind: "current-tag" },
+    { kind: "exact", tag: "prod" },
+    { kind: "semver", range: ">=1.0.0 <3.0.0" },
+    { kind: "pattern", pattern: "release-[0-9]{4}-[0-9]{2}-[0-9]{2}" },
+  ];
+  const tag = () => {
+    const pick = random();
+    const n = () => Math.floor(random() * 4);
+    if (pick < 0.3) return `${n()}.${n()}.${n()}`;
+    if (pick < 0.4) return `v${n()}.${n()}.${n()}-rc.${n()}`;
+    if (pick < 0.6) return ["prod", "staging", "latest", "dev"][n()] as string;
+    if (pick < 0.8) return `release-2026-${10 + n()}-${10 + n()}`;
+    return `build-${Math.floor(random() * 1e6)}`;
+  };
+  return Array.from({ length: count }, () => ({
+    follow: follows[Math.floor(random() * follows.length)] as TagFollow,
+    tags: Array.from({ length: 1 + Math.floor(random() * 3) }, tag),
+    current: random() < 0.5 ? "prod" : undefined,
+  }));
+}
+
+function scanEvents(random: () => number, count: number) {
+  return Array.from({ length: count }, (_, index) => {
+    const severityCounts = {
+      CRITICAL: random() < 0.2 ? 1 : 0,
+      HIGH: Math.floor(random() * 4),
+      MEDIUM: Math.floor(random() * 10),
+    };
+    const common = {
+      account: "111122223333",
+      region: "us-east-1",
+      repositoryName: `app-${index % 50}`,
+      digest: `sha256:${index.toString(16).padStart(64, "0")}`,
+      tags: ["prod", `1.${index % 7}.${index % 3}`],
+      time: NOW,
+      severityCounts,
+    };
+    // JSON round trip: the handler receives plain parsed JSON, not builder objects.
+    const event = random() < 0.5 ? ecrImageScanEvent(common) : inspectorScanEvent(common);
+    return JSON.parse(JSON.stringify(event)) as unknown;
+  });
+}
+
+/**
+ * Throughput over a fixed wall time, then latency decision by decision. `sink` keeps the JIT from
+ * discarding work whose result nobody reads.
+ */
+function measure(inputs: number, decide: (index: number) => number, seconds: number): DecisionStats {
+  let sink = 0;
+  for (let index = 0; index < 20_000; index++) sink += decide(index % inputs);
+
+  let count = 0;
+  const started = performance.now();
+  const until = started + seconds * 1000;
+  while (performance.now() < until) {
+    for (let batch = 0; batch < 1000; batch++) sink += decide((count + batch) % inputs);
+    count += 1000;
+  }
+  const elapsed = (performance.now() - started) / 1000;
+
+  const samples = Math.min(200_000, Math.max(20_000, count));
+  const latencies = new Float64Array(samples);
+  for (let index = 0; index < samples; index++) {
+    const before = process.hrtime.bigint();
+    sink += decide(index % inputs);
+    latencies[index] = Number(process.hrtime.bigint() - before);
+  }
+  if (sink === Number.NEGATIVE_INFINITY) console.log(sink);
+  const values = Array.from(latencies);
+  return {
+    inputs,
+    decisionsPerSecond: Math.round(count / elapsed),
+    p50Us: round(percentile(values, 50) / 1000, 2),
+    p99Us: round(percentile(values, 99) / 1000, 2),
+    p999Us: round(percentile(values, 99.9) / 1000, 2),
+    samples,
+  };
+}
+
+function timerOverheadNs(): number {
+  const values: number[] = [];
+  for (let index = 0; index < 100_000; index++) {
+    const before = process.hrtime.bigint();
+    values.push(Number(process.hrtime.bigint() - before));
+  }
+  return percentile(values, 50);
+}
+
+export async function runDecisions(options: {
+  quick: boolean;
+  log: (line: string) => void;
+}): Promise<DecisionsResult> {
+  const seconds = options.quick ? 0.5 : 3;
+  const random = prng(SEED);
+  const gatePolicies = policies();
+  const gateScans = scans(random, 10_000);
+  const tags = tagInputs(random, 10_000);
+  const events = scanEvents(random, 2_000);
+
+  const gate = measure(
+    gateScans.length,
+    (index) => {
+      const policy = gatePolicies[index % gatePolicies.length] as GatePolicy;
+      return evaluateGate(policy, gateScans[index] as ScanEvidence, NOW).violations.length;
+    },
+    seconds,
+  );
+  options.log(`  gate: ${gate.decisionsPerSecond.toLocaleString("en")} decisions/s, p99 ${gate.p99Us} µs`);
+
+  const tagFollowing = measure(
+    tags.length,
+    (index) => {
+      const input = tags[index] as (typeof tags)[number];
+      return followsTag(input.follow, input.tags, input.current) ? 1 : 0;
+    },
+    seconds,
+  );
+  options.log(
+    `  tag following: ${tagFollowing.decisionsPerSecond.toLocaleString("en")} decisions/s, p99 ${tagFollowing.p99Us} µs`,
+  );
+
+  const follow: TagFollow = { kind: "semver", range: ">=1.0.0" };
+  const scanEventToDecision = measure(
+    events.length,
+    (index) => {
+      const event = parseAwsEvent(events[index]);
+      if (event.kind !== "image-scan-completed") throw new Error("bench input is not a scan event");
+      if (!followsTag(follow, event.tags, "prod")) return 0;
+      const policy = gatePolicies[index % gatePolicies.length] as GatePolicy;
+      return evaluateGate(policy, event, NOW).violations.length;
+    },
+    seconds,
+  );
+  options.log(
+    `  scan event → decision: ${scanEventToDecision.decisionsPerSecond.toLocaleString("en")} events/s, p99 ${scanEventToDecision.p99Us} µs`,
+  );
+
+  return {
+    seed: SEED,
+    timerOverheadNs: timerOverheadNs(),
+    gate,
+    tagFollowing,
+    scanEventToDecision,
+    notMeasured:
+      "Recovery decisions (retry backoff, failure diagnosis) were being written in packages/core during this pass and are not benchmarked yet",
+  };
+}

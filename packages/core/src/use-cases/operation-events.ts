@@ -26,7 +26,8 @@ export async function settleActiveOperation(deps: GantryDeps, serviceArn: string
   if (!slot) return [];
   // Free but with a digest waiting: the drain after the last settle failed part-way (e.g. a 5xx);
   // the retried event or the reconciler finishes it.
-  if (!slot.activeOperationId) return slot.waitingDigest ? deployOrQueue(deps, serviceArn, slot.waitingDigest) : [];
+  if (!slot.activeOperationId)
+    return slot.waitingDigest ? deployOrQueue(deps, serviceArn, slot.waitingDigest) : [];
   const operation = (await deps.appRunner.listOperations(serviceArn)).find(
     (candidate) => candidate.id === slot.activeOperationId,
   );

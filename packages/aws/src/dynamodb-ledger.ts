@@ -172,12 +172,7 @@ export class DynamoDbLedger implements LedgerPort {
         return {
           Put: {
             TableName,
-            Item: {
-              ...releaseKey(write.release.serviceArn, write.release.digest),
-              ...digestIndex(write.release),
-              version: write.release.version,
-              release: write.release,
-            },
+            Item: releaseItem(write.release),
             ConditionExpression: "attribute_not_exists(pk)",
           },
         };
@@ -185,12 +180,7 @@ export class DynamoDbLedger implements LedgerPort {
         return {
           Put: {
             TableName,
-            Item: {
-              ...releaseKey(write.release.serviceArn, write.release.digest),
-              ...digestIndex(write.release),
-              version: write.release.version,
-              release: write.release,
-            },
+            Item: releaseItem(write.release),
             ConditionExpression: "version = :expected",
             ExpressionAttributeValues: { ":expected": write.expectedVersion },
           },
@@ -236,8 +226,15 @@ export class DynamoDbLedger implements LedgerPort {
   }
 }
 
-function digestIndex(release: Release) {
-  return { gsi1pk: `DIGEST#${release.digest}`, gsi1sk: service(release.serviceArn) };
+/** A release item: keyed by service + digest, indexed by digest, `version` on top for conditions. */
+function releaseItem(release: Release) {
+  return {
+    ...releaseKey(release.serviceArn, release.digest),
+    gsi1pk: `DIGEST#${release.digest}`,
+    gsi1sk: service(release.serviceArn),
+    version: release.version,
+    release,
+  };
 }
 
 function isConditionFailure(error: TransactionCanceledException): boolean {

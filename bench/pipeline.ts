@@ -59,6 +59,8 @@ export interface BurstResult {
   appRunner: {
     calls: number;
     peakCallsPerSecond: number;
+    /** Calls per second over the busiest 10 s: the sustained rate, past any one-off token burst. */
+    peakCallsPerSecondOver10s?: number;
     peakUpdateServicePerSecond: number;
     meanCallsPerSecond: number;
     byOperation: Record<string, number>;
@@ -328,6 +330,12 @@ async function runBurst(input: BurstShape & { dynamodbEndpoint: string }): Promi
       appRunner: {
         calls: callTimes.length,
         peakCallsPerSecond: peakRatePerSecond(callTimes.map((call) => call.at)),
+        peakCallsPerSecondOver10s: round(
+          peakRatePerSecond(
+            callTimes.map((call) => call.at),
+            10_000,
+          ),
+        ),
         peakUpdateServicePerSecond: peakRatePerSecond(
           callTimes.filter((call) => call.op === "UpdateService").map((call) => call.at),
         ),

@@ -151,7 +151,7 @@ export function renderReport(results: BenchResults): string {
           "event → decision p50 / p99",
           "burst start → decision p99",
           "handler p99",
-          "App Runner calls (peak/s, UpdateService peak/s)",
+          "App Runner calls (peak/s over 1 s, over 10 s; UpdateService peak/s)",
           "final states",
           "retries / dead letters",
         ],
@@ -167,7 +167,8 @@ export function renderReport(results: BenchResults): string {
           `${burst.eventToDecisionMs.p50} / ${burst.eventToDecisionMs.p99} ms`,
           `${burst.burstStartToDecisionMs.p99} ms`,
           `${burst.handlerLatencyMs.p99} ms`,
-          `${burst.appRunner.calls.toLocaleString("en")} (${burst.appRunner.peakCallsPerSecond}/s, ${burst.appRunner.peakUpdateServicePerSecond}/s)`,
+          `${burst.appRunner.calls.toLocaleString("en")} (${burst.appRunner.peakCallsPerSecond}/s, ` +
+            `${burst.appRunner.peakCallsPerSecondOver10s ?? "–"}/s; ${burst.appRunner.peakUpdateServicePerSecond}/s)`,
           Object.entries(burst.finalStates)
             .map(([state, count]) => `${state} ${count}`)
             .join(", ") + (burst.openReleases > 0 ? ` (**${burst.openReleases} open**)` : ""),

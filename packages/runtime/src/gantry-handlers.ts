@@ -70,7 +70,7 @@ function parseAppRunnerEvent(raw: unknown) {
   return event;
 }
 
-/** The event-driven functions, over one lazily built context (built at first invoke). */
+/** The event-driven functions over one context, built when the handlers are created (cold start). */
 export function createGantryHandlers(provide: ContextProvider) {
   const idempotency = () => ({ persistenceStore: provide().idempotencyStore });
   return {

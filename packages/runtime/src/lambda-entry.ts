@@ -5,7 +5,7 @@ import { loadRuntimeConfig } from "./runtime-config.ts";
 
 /**
  * The handlers as deployed: gantry.config.ts is bundled into each function and validated at cold
- * start together with the environment; the clients are built on the first invocation and reused.
+ * start together with the environment; the clients are built at import (cold start) and reused.
  */
 export function lambdaHandlers(configInput: GantryConfigInput) {
   const config = parseGantryConfig(configInput);

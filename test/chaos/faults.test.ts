@@ -14,6 +14,9 @@
  *   other digest none (only API calls fail here, so every operation that starts succeeds);
  * - App Runner never had to refuse an UpdateService because an operation was running (the
  *   per-service slot holds under races).
+ * A retry job the retry function keeps failing on (Lambda retries it twice) lands in the scheduler's
+ * dead letters and is not redriven: the reconciler runs a retry that is overdue, and the invariants
+ * above prove it did.
  * The bus suite is deterministic per seed. The race suite runs real concurrency: its seed fixes the
  * events, copies and fault odds, but the interleaving (and so which call draws which fault) may
  * differ between runs; the invariants must hold for every interleaving.
@@ -107,6 +110,8 @@ const totals = {
   appRunnerCalls: 0,
   faults: { throttle: 0, "error-5xx": 0, "invalid-state": 0, latency: 0 } as Record<FaultKind, number>,
   deadLetters: 0,
+  /** Retry jobs the retry function failed on three times: not redriven, the reconciler runs them. */
+  retryDeadLetters: 0,
   failedReconcilerRuns: 0,
   lost: 0,
   duplicateDeploys: 0,
@@ -166,6 +171,7 @@ async function checkAndRedrive(sandbox: Sandbox, expected: string[], deadLetters
   expect(after.open).toEqual([]);
   expect(after.deploys).toEqual([]);
   expect(after.busy).toBe(0);
+  totals.retryDeadLetters += sandbox.scheduler.deadLetters.length;
 }
 
 function addFaults(injected: Record<FaultKind, number>): number {
@@ -188,7 +194,7 @@ describe(`chaos: App Runner faults on ${FAULT_RATE * 100}% of calls`, () => {
       .join(", ");
     console.log(
       `[chaos faults] seeds ${totals.seeds}, events ${totals.events}, App Runner calls during storms ${totals.appRunnerCalls}, ` +
-        `faults injected ${faults}; dead letters ${totals.deadLetters}, failed reconciler runs ${totals.failedReconcilerRuns}, ` +
+        `faults injected ${faults}; dead letters ${totals.deadLetters} (+ ${totals.retryDeadLetters} retry jobs left to the reconciler), failed reconciler runs ${totals.failedReconcilerRuns}, ` +
         `lost ${totals.lost}, duplicate deploys ${totals.duplicateDeploys}, given up after transient UpdateService errors ${totals.givenUp}`,
     );
   });

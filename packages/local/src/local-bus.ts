@@ -1,4 +1,5 @@
 import { compileEventPattern, type EventBridgeEvent, type GantryRule, type RuleTarget } from "@gantry/events";
+import { ASYNC_RETRY_DELAYS_MS, describeError } from "./lambda-async-invoke.ts";
 import type { TimerClock } from "./virtual-clock.ts";
 
 export type BusTarget = (event: EventBridgeEvent) => Promise<unknown>;
@@ -11,9 +12,6 @@ export interface Delivery {
   outcome: "ok" | "error" | "dead-letter";
   error?: string;
 }
-
-/** Lambda's asynchronous invocation retries a failing function twice, after 1 and 2 minutes (FACTS §6). */
-const RETRY_DELAYS_MS = [60_000, 120_000];
 
 /**
  * The sandbox's EventBridge default bus: the same rules (patterns as data) and the same matcher as
@@ -54,10 +52,10 @@ export class LocalBus {
             event,
             attempt,
             outcome: "error",
-            error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+            error: describeError(error),
           };
           this.deliveries.push(delivery);
-          const retryDelay = RETRY_DELAYS_MS[attempt - 1];
+          const retryDelay = ASYNC_RETRY_DELAYS_MS[attempt - 1];
           if (retryDelay === undefined) this.deadLetters.push({ ...delivery, outcome: "dead-letter" });
           else this.#deliver(rule, event, attempt + 1, retryDelay);
         }

@@ -1,13 +1,25 @@
 import type { RetryJob, SchedulerPort } from "@gantry/core";
+import { ASYNC_RETRY_DELAYS_MS, describeError } from "./lambda-async-invoke.ts";
 import type { TimerClock } from "./virtual-clock.ts";
+
+/** A retry job the retry function failed on after Lambda's own retries: the on-failure destination. */
+export interface RetryDeadLetter {
+  job: RetryJob;
+  attempts: number;
+  error: string;
+}
 
 /**
  * EventBridge Scheduler's one-time schedules, on the sandbox clock: at the due time the job is
  * handed to the retry function, as the real schedule's target would be. Named like the real
  * adapter's schedules, so scheduling the same attempt twice is a no-op there too.
+ * Scheduler invokes the function asynchronously, so a function error is retried by Lambda (twice)
+ * and then lands in the dead letters; it never stops the clock. The reconciler picks up a retry
+ * that never ran (`reconcile.ts`).
  */
 export class LocalScheduler implements SchedulerPort {
   readonly scheduled: { job: RetryJob; at: Date }[] = [];
+  readonly deadLetters: RetryDeadLetter[] = [];
   readonly #names = new Set<string>();
   #target: ((job: RetryJob) => Promise<unknown>) | undefined;
 
@@ -19,17 +31,28 @@ export class LocalScheduler implements SchedulerPort {
   }
 
   async scheduleRetry(job: RetryJob, at: Date): Promise<void> {
+    if (!this.#target) throw new Error("LocalScheduler has no target: call target() before scheduling");
     const name = `${job.serviceArn}|${job.digest}|${job.attempt}`;
     if (this.#names.has(name)) return;
     this.#names.add(name);
     this.scheduled.push({ job, at });
+    this.#invoke(job, 1, at.getTime() - this.clock.now().getTime());
+  }
+
+  #invoke(job: RetryJob, invocation: number, delayMs: number): void {
     this.clock.schedule(
-      at.getTime() - this.clock.now().getTime(),
+      delayMs,
       async () => {
-        if (!this.#target) throw new Error("LocalScheduler has no target");
-        await this.#target(job);
+        try {
+          await this.#target?.(job);
+        } catch (error) {
+          const retryDelay = ASYNC_RETRY_DELAYS_MS[invocation - 1];
+          if (retryDelay === undefined)
+            this.deadLetters.push({ job, attempts: invocation, error: describeError(error) });
+          else this.#invoke(job, invocation + 1, retryDelay);
+        }
       },
-      `retry ${job.digest.slice(0, 19)} attempt ${job.attempt}`,
+      `retry ${job.digest.slice(0, 19)} attempt ${job.attempt}${invocation > 1 ? ` (invocation ${invocation})` : ""}`,
     );
   }
 }

@@ -72,7 +72,7 @@ const CLOUDTRAIL_DELAY_MS = 3 * 60_000;
 /** Longer than the pause grace (15 min), so the reconciler decides auto-resumes before a replay ends. */
 const QUIET_WINDOW_MS = 20 * 60_000;
 const OPERATION_FAULTS = new Set(["fail-rollback", "fail", "create-failed"]);
-const OPEN_STATES = new Set(["awaiting-scan", "waiting", "deploying"]);
+const OPEN_STATES = new Set(["awaiting-scan", "waiting", "deploying", "retrying"]);
 
 /**
  * Gantry on one machine: the App Runner and ECR emulators, DynamoDB Local, a local SNS endpoint

@@ -382,7 +382,7 @@ export async function runColdStart(options: ColdStartOptions): Promise<ColdStart
  * size or import-time budget would have to come from.
  */
 const DEPENDENCY_GROUPS: Record<string, string> = {
-  "zod (one schema)": `import { z } from "zod"; export const schema = z.object({ a: z.string() });`,
+  "zod (one schema)": `import * as z from "zod"; export const schema = z.object({ a: z.string() });`,
   "@gantry/core (everything it exports)": `export * from "@gantry/core";`,
   "@gantry/events (everything it exports)": `export * from "@gantry/events";`,
   "middy + Powertools logger, metrics, tracer, idempotency": [

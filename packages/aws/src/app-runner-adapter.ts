@@ -22,13 +22,22 @@ import {
   type ServiceSpecSnapshot,
 } from "@gantry/core";
 
+/** A managed service as discovery last saw it, with the tags it was judged by. */
+interface Discovered {
+  service: ManagedService;
+  tags: Record<string, string>;
+}
+
 /**
  * App Runner behind the core's port. Discovery (ListServices → ListTagsForResource →
  * DescribeService) is cached for `discoveryTtlMs` because every push would otherwise walk the
- * whole fleet; deploys always re-read the service first.
+ * whole fleet; deploys always re-read the service first. A service this instance updates is
+ * re-described alone on the next discovery, so a deploy costs one call, not a walk of the fleet.
  */
 export class AppRunnerAdapter implements AppRunnerPort {
-  #cache?: { until: number; services: ManagedService[] };
+  #cache?: { until: number; services: Map<string, Discovered> };
+  /** Services whose configuration this instance changed since the cache was filled. */
+  readonly #changed = new Set<string>();
 
   constructor(
     private readonly client: AppRunnerClient,
@@ -38,8 +47,21 @@ export class AppRunnerAdapter implements AppRunnerPort {
 
   async listManagedServices(): Promise<ManagedService[]> {
     const now = this.clock.now().getTime();
-    if (this.#cache && this.#cache.until > now) return this.#cache.services;
-    const services: ManagedService[] = [];
+    if (!this.#cache || this.#cache.until <= now) {
+      this.#cache = { until: now + this.discoveryTtlMs, services: await this.#walkFleet() };
+    }
+    const cache = this.#cache;
+    for (const serviceArn of [...this.#changed]) {
+      const known = cache.services.get(serviceArn);
+      if (known) known.service = toManaged(await this.#describe(serviceArn), known.tags);
+      this.#changed.delete(serviceArn);
+    }
+    return [...cache.services.values()].map((discovered) => discovered.service);
+  }
+
+  async #walkFleet(): Promise<Map<string, Discovered>> {
+    this.#changed.clear();
+    const services = new Map<string, Discovered>();
     let NextToken: string | undefined;
     do {
       const page = await this.client.send(new ListServicesCommand({ NextToken, MaxResults: 20 }));
@@ -47,11 +69,13 @@ export class AppRunnerAdapter implements AppRunnerPort {
         if (!summary.ServiceArn || summary.Status === "DELETED") continue;
         const tags = await this.#tags(summary.ServiceArn);
         if (!isManaged(tags)) continue;
-        services.push(toManaged(await this.#describe(summary.ServiceArn), tags));
+        services.set(summary.ServiceArn, {
+          service: toManaged(await this.#describe(summary.ServiceArn), tags),
+          tags,
+        });
       }
       NextToken = page.NextToken;
     } while (NextToken);
-    this.#cache = { until: now + this.discoveryTtlMs, services };
     return services;
   }
 
@@ -153,7 +177,8 @@ export class AppRunnerAdapter implements AppRunnerPort {
   async #update(input: UpdateServiceCommandInput): Promise<{ operationId: string }> {
     const { OperationId } = await this.client.send(new UpdateServiceCommand(input));
     if (!OperationId) throw new Error(`UpdateService returned no OperationId for ${input.ServiceArn}`);
-    this.#cache = undefined; // the service's image changed: rediscover on next push
+    // Its image (or settings) changed: the next discovery re-reads this service, not the fleet.
+    if (input.ServiceArn) this.#changed.add(input.ServiceArn);
     return { operationId: OperationId };
   }
 }

@@ -133,6 +133,47 @@ describe("AppRunnerAdapter", () => {
     expect(appRunner).not.toHaveReceivedCommandWith(ListTagsForResourceCommand, { ResourceArn: gone });
   });
 
+  it("after a deploy, the next discovery re-describes only the deployed service, not the fleet", async () => {
+    const fleet = Array.from({ length: 30 }, (_, index) => ({
+      ServiceArn: `arn:aws:apprunner:us-east-1:111122223333:service/svc-${index}/${String(index).padStart(32, "0")}`,
+      ServiceName: `svc-${index}`,
+      Status: "RUNNING" as const,
+    }));
+    fleet[0] = { ServiceArn: arn, ServiceName: "storefront", Status: "RUNNING" };
+    appRunner.on(ListServicesCommand).resolves({ ServiceSummaryList: fleet });
+    appRunner.on(ListTagsForResourceCommand).resolves({ Tags: [{ Key: "gantry:managed", Value: "true" }] });
+    appRunner.on(DescribeServiceCommand).resolves({ Service: service });
+    const deployed = {
+      ...service,
+      SourceConfiguration: {
+        ...service.SourceConfiguration,
+        ImageRepository: {
+          ...service.SourceConfiguration?.ImageRepository,
+          ImageIdentifier: `${registry}/web@${digest}`,
+          ImageRepositoryType: "ECR" as const,
+        },
+      },
+    };
+    appRunner.on(UpdateServiceCommand).resolves({ Service: deployed, OperationId: "op-deploy" });
+    const adapter = new AppRunnerAdapter(new AppRunnerClient({ region: "us-east-1" }), clock);
+
+    expect(await adapter.listManagedServices()).toHaveLength(30);
+    await adapter.deployImage(arn, `${registry}/web@${digest}`);
+    appRunner.resetHistory();
+    appRunner.on(DescribeServiceCommand, { ServiceArn: arn }).resolves({ Service: deployed });
+
+    const after = await adapter.listManagedServices();
+    expect(after.find((managed) => managed.serviceArn === arn)?.imageIdentifier).toBe(
+      `${registry}/web@${digest}`,
+    );
+    expect(after).toHaveLength(30);
+    expect(appRunner).toHaveReceivedCommandTimes(ListServicesCommand, 0);
+    expect(appRunner).toHaveReceivedCommandTimes(ListTagsForResourceCommand, 0);
+    expect(appRunner).toHaveReceivedCommandTimes(DescribeServiceCommand, 1);
+    await adapter.listManagedServices();
+    expect(appRunner).toHaveReceivedCommandTimes(DescribeServiceCommand, 1);
+  });
+
   it("maps ListOperations newest first as App Runner returns them", async () => {
     appRunner.on(ListOperationsCommand).resolves({
       OperationSummaryList: [

@@ -16,7 +16,7 @@ import type {
   ImageScanCompleted,
 } from "@gantry/core";
 
-import type { z } from "zod";
+import type * as z from "zod";
 import {
   type AppRunnerOperationStatusEvent,
   type AppRunnerServiceStatusEvent,

@@ -7,7 +7,7 @@
  * `manifest-media-type` on `ECR Image Action`. The exception is severity counts, see below.
  */
 import { SEVERITIES, type Severity, type SeverityCounts } from "@gantry/core";
-import { z } from "zod";
+import * as z from "zod";
 import { formatValue } from "./event-contract-error.ts";
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 import type { AppRunnerPauseCalled } from "@gantry/core";
-import { z } from "zod";
+import * as z from "zod";
 import { envelope, validate } from "./aws-event-mappers.ts";
 import { appRunnerServiceArnSchema } from "./aws-event-schemas.ts";
 

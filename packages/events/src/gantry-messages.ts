@@ -1,5 +1,5 @@
 import type { RetryJob } from "@gantry/core";
-import { z } from "zod";
+import * as z from "zod";
 import { EventContractError } from "./event-contract-error.ts";
 
 /** Gantry's own messages: the payload EventBridge Scheduler hands the retry function. */

@@ -4,7 +4,7 @@
  * kept, so a newer producer's extras reach the renderer; a different schema version is refused.
  */
 import type { SlackNotification } from "@gantry/core";
-import { z } from "zod";
+import * as z from "zod";
 import { EventContractError } from "./event-contract-error.ts";
 
 const attribute = z.object({ Type: z.string(), Value: z.string() });

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import type { Effect } from "@gantry/core";
 import type { EventBridgeEvent } from "@gantry/events";
-import { z } from "zod";
+import * as z from "zod";
 import { Sandbox } from "./sandbox.ts";
 
 /**

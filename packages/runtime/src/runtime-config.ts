@@ -4,7 +4,7 @@
  * happens to need the missing value. Problems name variables only, never their values: some of the
  * environment (and whatever a typo put into it) may be secret.
  */
-import { z } from "zod";
+import * as z from "zod";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 

@@ -39,7 +39,7 @@ import {
   toNotification,
 } from "@gantry/core";
 import { parseSnsNotificationEvent } from "@gantry/events";
-import { z } from "zod";
+import * as z from "zod";
 import { type AppContext, buildAppContext } from "./composition-root.ts";
 import { classifyError } from "./error-classifier.ts";
 import { gantryHandler } from "./handler.ts";

@@ -34,7 +34,7 @@ import {
 import { KMSThrottlingException, ThrottledException } from "@aws-sdk/client-sns";
 import { EventContractError, IgnoredEventError } from "@gantry/events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { classifyError, type ErrorKind } from "../src/error-classifier.ts";
 import { RuntimeConfigError } from "../src/runtime-config.ts";
 

@@ -3,7 +3,7 @@ import { ThrottlingException } from "@aws-sdk/client-dynamodb";
 import { AccessDeniedException } from "@aws-sdk/client-inspector2";
 import { EventContractError } from "@gantry/events";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import {
   type Dropped,
   defaultCorrelationId,

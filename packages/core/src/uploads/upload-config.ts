@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { MIB, S3_MAX_MULTIPART_BYTES, S3_MAX_PART_BYTES, S3_MIN_PART_BYTES } from "./upload-limits.ts";
 
 /**

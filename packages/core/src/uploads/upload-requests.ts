@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { MAX_PARTS_PER_SIGN_REQUEST, S3_MAX_PARTS } from "./upload-limits.ts";
 import { refuse, type UploadResult } from "./upload-policy.ts";
 

@@ -8,7 +8,7 @@ import {
 } from "@gantry/aws";
 import { type Clock, onUploadCompleted, systemClock, type UploadCompletionDeps } from "@gantry/core";
 import { EventContractError } from "@gantry/events";
-import { z } from "zod";
+import * as z from "zod";
 import { gantryHandler } from "../handler.ts";
 import { s3ClientFor } from "./upload-presign-handler.ts";
 import { parseUploadCompletedConfig, type UploadCompletedConfig } from "./upload-runtime-config.ts";

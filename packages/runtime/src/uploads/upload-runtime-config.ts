@@ -5,7 +5,7 @@ import {
   type UploadPolicy,
   uploadAuthSchema,
 } from "@gantry/core";
-import { z } from "zod";
+import * as z from "zod";
 import { type Env, RuntimeConfigError } from "../runtime-config.ts";
 
 /**

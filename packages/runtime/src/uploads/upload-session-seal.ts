@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { UploadSession, UploadSessionSealer } from "@gantry/core";
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * Upload tokens: the session as base64url JSON plus an HMAC-SHA256 over it with a server secret

@@ -161,7 +161,7 @@ export async function runPipeline(options: {
       bursts,
       notes: [
         "Services follow their current tag (app-<n>:prod); one digest in ten has a CRITICAL finding and is blocked.",
-        "Every push after a deploy re-walks the fleet (the adapter drops its discovery cache on UpdateService), so App Runner calls grow with deploys × services.",
+        "Discovery walks the fleet once per instance per minute (ListServices, then ListTagsForResource and DescribeService per service); a service the instance deployed is re-described alone.",
         "Each instance (worker, and the sandbox's own handlers) has its own token bucket, as each Lambda container does: the sustained ceiling is rate × instances, plus one burst of 2 × rate per instance.",
         `The issue's 10,000 pairs over 500 services run only with --full${options.full ? "" : " (not run this time)"}.`,
       ],

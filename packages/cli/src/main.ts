@@ -71,11 +71,21 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await (await command.load())(args, io);
   } catch (error) {
+    // node:util parseArgs refusing the flags is a usage error (exit 2), like an unknown command.
+    if (isUsageError(error)) {
+      io.stderr(`gantry ${name}: ${error.message}`);
+      io.stderr(`usage: gantry ${command.usage}`);
+      return 2;
+    }
     io.stderr(
       `gantry ${name}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
     );
     return 1;
   }
+}
+
+function isUsageError(error: unknown): error is Error {
+  return error instanceof Error && String((error as { code?: unknown }).code).startsWith("ERR_PARSE_ARGS_");
 }
 
 // `tsx packages/cli/src/main.ts …` (npm start) runs this file directly.

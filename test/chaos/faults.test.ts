@@ -20,8 +20,8 @@
  * The bus suite is deterministic per seed. The race suite runs real concurrency: its seed fixes the
  * events, copies and fault odds, but the interleaving (and so which call draws which fault) may
  * differ between runs; the invariants must hold for every interleaving.
- * The counters printed at the end include the releases Gantry gave up on: transient UpdateService
- * errors count against the same retry budget as failed deployments (see the issue 7 report).
+ * Only API calls fail here, and a refused UpdateService has its own budget (`retry.maxApiErrors`,
+ * 10), far beyond what a 40-minute storm at 30% uses up: no approved digest may end given up.
  */
 import type { EventBridgeEvent } from "@gantry/events";
 import type { Sandbox } from "@gantry/local";
@@ -115,7 +115,7 @@ const totals = {
   failedReconcilerRuns: 0,
   lost: 0,
   duplicateDeploys: 0,
-  /** Approved digests Gantry gave up on: UpdateService kept failing transiently (see the report). */
+  /** Approved digests Gantry gave up on: must stay 0 (the API error budget outlasts the storm). */
   givenUp: 0,
 };
 
@@ -167,6 +167,7 @@ async function checkAndRedrive(sandbox: Sandbox, expected: string[], deadLetters
   totals.lost += after.missing.length + after.open.length;
   totals.duplicateDeploys += after.deploys.length;
   totals.givenUp += after.givenUp;
+  expect(after.givenUp, "approved digests given up after transient API errors").toBe(0);
   expect(after.missing, "releases lost after redriving the dead letters").toEqual([]);
   expect(after.open).toEqual([]);
   expect(after.deploys).toEqual([]);
@@ -195,7 +196,7 @@ describe(`chaos: App Runner faults on ${FAULT_RATE * 100}% of calls`, () => {
     console.log(
       `[chaos faults] seeds ${totals.seeds}, events ${totals.events}, App Runner calls during storms ${totals.appRunnerCalls}, ` +
         `faults injected ${faults}; dead letters ${totals.deadLetters} (+ ${totals.retryDeadLetters} retry jobs left to the reconciler), failed reconciler runs ${totals.failedReconcilerRuns}, ` +
-        `lost ${totals.lost}, duplicate deploys ${totals.duplicateDeploys}, given up after transient UpdateService errors ${totals.givenUp}`,
+        `lost ${totals.lost}, duplicate deploys ${totals.duplicateDeploys}, given up ${totals.givenUp}`,
     );
   });
 

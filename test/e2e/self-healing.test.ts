@@ -130,6 +130,68 @@ describe("self-healing App Runner (sandbox, real handlers, DynamoDB Local, emula
     expect(ofType(effects, "retry")[0]?.reasons?.[0]).toMatch(/ThrottlingException/);
   });
 
+  it("throttled UpdateService calls do not use up the deployment attempts", async () => {
+    // Two throttles, then a deployment that fails twice: with a budget of 3 deployments, the third
+    // deploys. Counted together (5 attempts) it would have given up after the first failure.
+    const effects = await replay(
+      {
+        services: [
+          {
+            ...web,
+            faults: [
+              { op: "UpdateService", outcome: "throttle", times: 2 },
+              { op: "UPDATE_SERVICE", outcome: "fail", times: 2 },
+            ],
+          },
+        ],
+        images,
+        events: deploy(good),
+      },
+      { policies: { default: { retry: { maxAttempts: 3, baseDelaySeconds: 30, maxDelaySeconds: 300 } } } },
+    );
+    expect(types(effects)).toEqual([
+      "retry",
+      "retry",
+      "deploy",
+      "retry",
+      "deploy",
+      "retry",
+      "deploy",
+      "outcome",
+    ]);
+    const retries = ofType(effects, "retry").map((effect) => effect.message);
+    expect(retries[0]).toMatch(/^UpdateService again in .+ \(API error 1 of 10\)$/);
+    expect(retries[1]).toMatch(/\(API error 2 of 10\)$/);
+    expect(retries[2]).toMatch(/^attempt 2 of 3 in /);
+    expect(retries[3]).toMatch(/^attempt 3 of 3 in /);
+    expect(ofType(effects, "outcome")[0]).toMatchObject({ outcome: "deployed" });
+  });
+
+  it("UpdateService refused past the API error budget gives up with that reason", async () => {
+    const effects = await replay(
+      {
+        services: [{ ...web, faults: [{ op: "UpdateService", outcome: "error-5xx", times: 10 }] }],
+        images,
+        events: deploy(good),
+      },
+      {
+        policies: {
+          default: { retry: { maxAttempts: 3, baseDelaySeconds: 30, maxDelaySeconds: 300, maxApiErrors: 4 } },
+        },
+      },
+      (sandbox) => {
+        expect(sandbox.appRunner.calls.filter((call) => call.op === "UpdateService")).toHaveLength(4);
+        expect(updateServiceCalls(sandbox)).toHaveLength(0);
+      },
+    );
+    expect(types(effects)).toEqual(["retry", "retry", "retry", "giveup"]);
+    expect(ofType(effects, "giveup")[0]).toMatchObject({
+      level: "failure",
+      reasons: [expect.stringMatching(/^UpdateService refused 4 times \(budget 4\)$/), expect.anything()],
+      message: "gave up: App Runner kept refusing UpdateService; the previous version keeps running",
+    });
+  });
+
   it("a CREATE_FAILED service is rebuilt with UpdateService", async () => {
     const effects = await replay({
       services: [{ ...web, create: true, faults: [{ op: "CREATE_SERVICE", outcome: "create-failed" }] }],

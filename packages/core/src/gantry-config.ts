@@ -36,6 +36,8 @@ const retry = z.object({
   maxAttempts: z.number().int().min(1).max(10).default(3),
   baseDelaySeconds: z.number().int().min(1).max(3600).default(30),
   maxDelaySeconds: z.number().int().min(1).max(86_400).default(900),
+  /** UpdateService refused transiently (throttled, 5xx) this many times: give up. Separate from maxAttempts. */
+  maxApiErrors: z.number().int().min(1).max(50).default(10),
 });
 
 const policy = z.object({
@@ -58,7 +60,7 @@ const policy = z.object({
     .max(24 * 60)
     .default(30),
   autoResume: z.boolean().default(false),
-  retry: retry.default({ maxAttempts: 3, baseDelaySeconds: 30, maxDelaySeconds: 900 }),
+  retry: retry.default({ maxAttempts: 3, baseDelaySeconds: 30, maxDelaySeconds: 900, maxApiErrors: 10 }),
 });
 
 export const gantryConfigSchema = z

@@ -36,8 +36,14 @@ export interface Release {
   operationId?: string;
   deployStartedAt?: string;
   deployEndedAt?: string;
-  /** Deploy attempts started so far (1 after the first UpdateService). */
+  /** Deploy attempts started so far (1 after the first UpdateService), including `apiErrors`. */
   attempts?: number;
+  /**
+   * Attempts App Runner's API refused transiently (throttling, 5xx) before any deployment started.
+   * They have their own budget (`retry.maxApiErrors`): an API storm must not use up the retries meant
+   * for deployments that fail.
+   */
+  apiErrors?: number;
   nextAttemptAt?: string;
   /** Why the last attempt failed, from the service logs. */
   failure?: { cause: string; summary: string; evidence: string[] };

@@ -11,7 +11,7 @@ export interface Outcome {
   retry?: { job: RetryJob; at: Date };
 }
 
-const DEFAULT_RETRY = { maxAttempts: 3, baseDelaySeconds: 30, maxDelaySeconds: 900 };
+const DEFAULT_RETRY = { maxAttempts: 3, baseDelaySeconds: 30, maxDelaySeconds: 900, maxApiErrors: 10 };
 
 export function serviceIdOf(serviceArn: string): string {
   return serviceArn.split("/").at(-1) ?? "";
@@ -135,6 +135,8 @@ export function planRetry(
   release: Release,
   reasons: string[],
   waitingDigest: string | undefined,
+  /** `api`: UpdateService itself was refused transiently; `deployment`: the deployment failed. */
+  cause: "deployment" | "api" = "deployment",
 ): Outcome {
   if (waitingDigest && waitingDigest !== release.digest) {
     return {
@@ -149,9 +151,17 @@ export function planRetry(
       ],
     };
   }
-  const retry = deps.config.policies[release.policyName]?.retry ?? DEFAULT_RETRY;
+  const retry = { ...DEFAULT_RETRY, ...deps.config.policies[release.policyName]?.retry };
   const attempts = release.attempts ?? 1;
-  if (attempts >= retry.maxAttempts) {
+  const apiErrors = release.apiErrors ?? 0;
+  // Each budget counts only its own kind: a throttled UpdateService never started a deployment.
+  const deployments = attempts - apiErrors;
+  const exhausted =
+    cause === "api"
+      ? apiErrors >= retry.maxApiErrors &&
+        `UpdateService refused ${apiErrors} times (budget ${retry.maxApiErrors})`
+      : deployments >= retry.maxAttempts && `${deployments} of ${retry.maxAttempts} attempts failed`;
+  if (exhausted) {
     return {
       release: { ...release, state: "failed" },
       effects: [
@@ -160,8 +170,11 @@ export function planRetry(
           ...ref(release),
           level: "failure",
           attempts,
-          reasons: [`${attempts} of ${retry.maxAttempts} attempts failed`, ...reasons],
-          message: `gave up after ${attempts} attempts; the previous version keeps running`,
+          reasons: [exhausted, ...reasons],
+          message:
+            cause === "api"
+              ? `gave up: App Runner kept refusing UpdateService; the previous version keeps running`
+              : `gave up after ${deployments} attempts; the previous version keeps running`,
         },
       ],
     };
@@ -179,7 +192,10 @@ export function planRetry(
         delaySeconds,
         retryAt: at.toISOString(),
         reasons,
-        message: `attempt ${attempts + 1} of ${retry.maxAttempts} in ${formatDuration(delaySeconds)}`,
+        message:
+          cause === "api"
+            ? `UpdateService again in ${formatDuration(delaySeconds)} (API error ${apiErrors} of ${retry.maxApiErrors})`
+            : `attempt ${deployments + 1} of ${retry.maxAttempts} in ${formatDuration(delaySeconds)}`,
       },
     ],
     retry: {

@@ -151,7 +151,12 @@ async function start(deps: GantryDeps, release: Release, slot: ServiceSlot): Pro
       : undefined;
     if (!running) {
       if (!deps.isTransient(error)) throw error;
-      return retryLater(deps, { ...release, attempts: attempt }, error, slot.waitingDigest);
+      return retryLater(
+        deps,
+        { ...release, attempts: attempt, apiErrors: (release.apiErrors ?? 0) + 1 },
+        error,
+        slot.waitingDigest,
+      );
     }
     const target = imageIdentifierByDigest(release, release.digest);
     if ((await deps.appRunner.describeService(release.serviceArn)).imageIdentifier === target) {
@@ -231,9 +236,10 @@ async function retryLater(
   const reason = `UpdateService failed: ${(error as Error)?.name ?? "Error"}: ${(error as Error)?.message ?? String(error)}`;
   const outcome = planRetry(
     deps,
-    { ...current, attempts: release.attempts, version: current.version + 1 },
+    { ...current, attempts: release.attempts, apiErrors: release.apiErrors, version: current.version + 1 },
     [reason],
     waitingDigest,
+    "api",
   );
   await deps.ledger.commit([
     { kind: "update-release", release: outcome.release, expectedVersion: current.version },

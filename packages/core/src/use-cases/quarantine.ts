@@ -46,6 +46,7 @@ export async function liftQuarantine(
       ...release,
       state: "awaiting-scan",
       attempts: 0,
+      apiErrors: 0,
       quarantine: { ...release.quarantine, liftedBy: { actor: input.actor, reason: input.reason, at } },
       version: release.version + 1,
     };
@@ -107,6 +108,7 @@ export async function rollbackService(
           ...release,
           state: "waiting",
           attempts: 0,
+          apiErrors: 0,
           override: { actor: input.actor, reason: `rollback: ${input.reason}`, at },
           version: release.version + 1,
         },

@@ -43,6 +43,9 @@ const SST_BANNER = [
 
 const SST_OPTIONS: BuildOptions = {
   bundle: true,
+  // `nodejs: { splitting: true }` (infra/bundling.ts): clients loaded on first use are chunks.
+  splitting: true,
+  chunkNames: "chunks/[name]-[hash]",
   platform: "node",
   format: "esm",
   target: "node22",
@@ -151,8 +154,13 @@ export interface Contributor {
 
 export interface FunctionColdStart {
   name: string;
+  /** What a cold start reads: the entry and the chunks it imports statically (minified). */
   minifiedBytes: number;
   gzipBytes: number;
+  /** Every output file, including the chunks loaded on first use (dynamic `import()`). */
+  allChunksBytes?: number;
+  chunksAtStart?: number;
+  chunksOnDemand?: number;
   unbundledOwnCodeBytes: number;
   topContributors: Contributor[];
   /** Importing without the runtime environment fails: the import builds the context and clients. */
@@ -195,6 +203,9 @@ interface Built {
   baselineFile: string;
   minifiedBytes: number;
   gzipBytes: number;
+  allChunksBytes: number;
+  chunksAtStart: number;
+  chunksOnDemand: number;
   unbundledOwnCodeBytes: number;
   topContributors: Contributor[];
   clientsBuiltAtImport: boolean;
@@ -225,8 +236,16 @@ export async function runColdStart(options: ColdStartOptions): Promise<ColdStart
     const skipped: { name: string; reason: string }[] = [];
     for (const name of names) {
       const entry = join(ROOT, "functions", `${name}.ts`);
-      const bundleFile = join(isolated, `${name}.mjs`);
-      const result = await build({ ...SST_OPTIONS, entryPoints: [entry], outfile: bundleFile });
+      const outdir = join(isolated, name);
+      const result = await build({
+        ...SST_OPTIONS,
+        entryPoints: [entry],
+        outdir,
+        entryNames: "[name]",
+        outExtension: { ".js": ".mjs" },
+      });
+      const bundleFile = join(outdir, `${name}.mjs`);
+      const chunks = loadedAtStart(result.metafile as Metafile, bundleFile);
       const baselineFile = join(baselineDir, `${name}.mjs`);
       await build({
         entryPoints: [entry],
@@ -244,7 +263,7 @@ export async function runColdStart(options: ColdStartOptions): Promise<ColdStart
         log(`  ${name}: not measured (import failed: ${probe.error})`);
         continue;
       }
-      const code = readFileSync(bundleFile);
+      const code = Buffer.concat(chunks.atStart.map((file) => readFileSync(file)));
       const fn: Built = {
         name,
         entry,
@@ -252,8 +271,11 @@ export async function runColdStart(options: ColdStartOptions): Promise<ColdStart
         baselineFile,
         minifiedBytes: code.length,
         gzipBytes: gzipSync(code).length,
+        allChunksBytes: chunks.all.reduce((sum, file) => sum + statSync(file).size, 0),
+        chunksAtStart: chunks.atStart.length,
+        chunksOnDemand: chunks.all.length - chunks.atStart.length,
         unbundledOwnCodeBytes: statSync(baselineFile).size,
-        topContributors: contributors(result.metafile as Metafile, 12),
+        topContributors: contributors(result.metafile as Metafile, 12, new Set(chunks.atStart)),
         clientsBuiltAtImport: failsWithoutEnvironment(bundleFile),
         invokable: probeRun(bundleFile, moduleEnv(bundleFile, true)).ok,
       };
@@ -330,6 +352,9 @@ export async function runColdStart(options: ColdStartOptions): Promise<ColdStart
         name: fn.name,
         minifiedBytes: fn.minifiedBytes,
         gzipBytes: fn.gzipBytes,
+        allChunksBytes: fn.allChunksBytes,
+        chunksAtStart: fn.chunksAtStart,
+        chunksOnDemand: fn.chunksOnDemand,
         unbundledOwnCodeBytes: fn.unbundledOwnCodeBytes,
         topContributors: fn.topContributors,
         clientsBuiltAtImport: fn.clientsBuiltAtImport,
@@ -511,9 +536,34 @@ function assertNoNodeModulesAbove(dir: string): void {
 }
 
 /** Bytes in the output per npm package (or workspace package), biggest first. */
-export function contributors(metafile: Metafile, top: number): Contributor[] {
+/**
+ * The output files a cold start reads: the entry and, transitively, the chunks it imports
+ * statically. Chunks reached only through `import()` load when a function first takes that path.
+ */
+export function loadedAtStart(metafile: Metafile, entryFile: string): { atStart: string[]; all: string[] } {
+  const cwd = process.cwd();
+  const absolute = (file: string) => resolve(cwd, file);
+  const outputs = new Map(
+    Object.entries(metafile.outputs)
+      .filter(([file]) => file.endsWith(".mjs"))
+      .map(([file, output]) => [absolute(file), output]),
+  );
+  const atStart = new Set<string>();
+  const visit = (file: string) => {
+    if (atStart.has(file)) return;
+    atStart.add(file);
+    for (const imported of outputs.get(file)?.imports ?? []) {
+      if (imported.kind === "import-statement" && !imported.external) visit(absolute(imported.path));
+    }
+  };
+  visit(resolve(entryFile));
+  return { atStart: [...atStart], all: [...outputs.keys()] };
+}
+
+export function contributors(metafile: Metafile, top: number, only?: ReadonlySet<string>): Contributor[] {
   const totals = new Map<string, number>();
-  for (const output of Object.values(metafile.outputs)) {
+  for (const [file, output] of Object.entries(metafile.outputs)) {
+    if (only && !only.has(resolve(process.cwd(), file))) continue;
     for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) {
       const name = packageOf(path);
       totals.set(name, (totals.get(name) ?? 0) + bytesInOutput);

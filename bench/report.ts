@@ -31,8 +31,15 @@ export function renderReport(results: BenchResults): string {
     const withTsx = r.functions.some((fn) => fn.overheadMs.tsx !== undefined);
     const columns: [string, (fn: (typeof r.functions)[number]) => string][] = [
       ["function", (fn) => fn.name],
-      ["minified", (fn) => formatBytes(fn.minifiedBytes)],
+      ["minified, read at cold start", (fn) => formatBytes(fn.minifiedBytes)],
       ["gzip", (fn) => formatBytes(fn.gzipBytes)],
+      [
+        "all chunks (loaded on first use)",
+        (fn) =>
+          fn.allChunksBytes === undefined
+            ? "–"
+            : `${formatBytes(fn.allChunksBytes)} (${fn.chunksOnDemand ?? 0} on demand)`,
+      ],
       [
         "overhead: import + clients",
         (fn) => `**${fn.overheadMs.bundle} ms** (in-process import ${fn.inProcessImportMs.bundle} ms)`,
@@ -68,7 +75,10 @@ export function renderReport(results: BenchResults): string {
         `**${r.bareNodeWallMs} ms**. Overhead = median wall time − bare node. Baseline = the same handler with our ` +
         "code compiled to one file and every npm package loaded from node_modules" +
         (withTsx ? "; tsx = `node --import tsx` on the TypeScript entry" : "") +
-        ". Targets: ≤ 250 kB minified, ≤ 40 ms overhead, ≥ 3× faster than the baseline.",
+        ". Targets: ≤ 250 kB minified, ≤ 40 ms overhead, ≥ 3× faster than the baseline. " +
+        "Bundles are split as deployed (`infra/bundling.ts`): the size target is read against what a cold start " +
+        "reads (the entry and its static chunks); the ECR, Inspector2, CloudWatch Logs and Scheduler clients are " +
+        "chunks loaded on a function's first call that needs them, and are not in the import figures.",
       "",
       markdownTable(
         columns.map(([title]) => title),

@@ -4,6 +4,7 @@
  */
 
 import type { RuleTarget } from "../packages/events/src/rules.ts";
+import { nodejsBundling } from "./bundling";
 import { deadLetters } from "./dead-letters";
 import { notifications, notificationsPublish } from "./notifications";
 import { deliverFailures, permissions } from "./permissions";
@@ -46,7 +47,7 @@ function gantryFunction(id: string, file: GantryFunction, description: string, n
     architecture: "arm64",
     memory: "512 MB",
     timeout: "60 seconds",
-    nodejs: { format: "esm" },
+    nodejs: nodejsBundling,
     // Powertools Logger writes JSON; JSON log format lets Lambda honour its log level too.
     logging: { format: "json", retention: "1 month" },
     link: [ledgerAccess, idempotencyAccess, notificationsPublish],

@@ -15,6 +15,7 @@
  */
 
 import { parseSlackChannels, slackFilterPolicy } from "../packages/core/src/slack/routing.ts";
+import { nodejsBundling } from "./bundling";
 import { alarms, notifications, notificationsPublish } from "./notifications";
 import { permissions } from "./permissions";
 import { retryEnvironment, scheduleRetries } from "./recovery";
@@ -103,7 +104,7 @@ const shared = {
   architecture: "arm64" as const,
   memory: "512 MB" as const,
   timeout: "60 seconds" as const,
-  nodejs: { format: "esm" as const },
+  nodejs: nodejsBundling,
   logging: { format: "json" as const, retention: "1 month" as const },
   environment: environment(),
 };

@@ -24,6 +24,7 @@ import {
   uploadKeyPrefix,
   uploadPolicyOf,
 } from "../packages/core/src/uploads/upload-config.ts";
+import { nodejsBundling } from "./bundling";
 import { deadLetters } from "./dead-letters";
 import { deliverFailures } from "./permissions";
 
@@ -181,7 +182,7 @@ function createUploads() {
     architecture: "arm64",
     memory: "256 MB",
     timeout: "30 seconds",
-    nodejs: { format: "esm" },
+    nodejs: nodejsBundling,
     logging: { format: "json", retention: "1 month" },
     permissions: [
       // HeadObject (with ChecksumMode) is authorised as GetObject.
@@ -259,7 +260,7 @@ function createUploads() {
       architecture: "arm64",
       memory: "256 MB",
       timeout: "10 seconds",
-      nodejs: { format: "esm" },
+      nodejs: nodejsBundling,
       logging: { format: "json", retention: "1 month" },
       permissions: [
         {

@@ -322,6 +322,7 @@ function startRpcServer({ region, allowMissingHandlers, calls, errors }) {
         handler,
         source: source ?? null,
         runtime: input.runtime,
+        bundling: { format: input.properties?.format, splitting: input.properties?.splitting },
       });
       const buildErrors = [];
       if (source === undefined) {

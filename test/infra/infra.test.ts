@@ -336,6 +336,8 @@ describe("functions", () => {
       handler: `functions/${key}.handler`,
       source: `functions/${key}.ts`,
       runtime: "nodejs22.x",
+      // Split chunks: clients loaded on first use are read only when a function needs them.
+      bundling: { format: "esm", splitting: true },
     });
     expect(fn(key)).toMatchObject({
       handler: `functions/${key}.handler`,

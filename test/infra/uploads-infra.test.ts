@@ -44,7 +44,13 @@ interface Resource {
 interface Report {
   errors: string[];
   outputs: Record<string, unknown>;
-  handlers: { functionID: string; handler: string; source: string | null; runtime: string }[];
+  handlers: {
+    functionID: string;
+    handler: string;
+    source: string | null;
+    runtime: string;
+    bundling: { format?: string; splitting?: boolean };
+  }[];
   resources: Resource[];
 }
 
@@ -153,15 +159,29 @@ describe("uploads infra: evaluation", () => {
     const handlers = production.handlers.filter((handler) => handler.functionID.startsWith("Uploads"));
     expect(
       handlers
-        .map(({ functionID, source, runtime }) => ({ functionID, source, runtime }))
+        .map(({ functionID, source, runtime, bundling }) => ({ functionID, source, runtime, ...bundling }))
         .sort((a, b) => a.functionID.localeCompare(b.functionID)),
     ).toEqual([
-      { functionID: "UploadsBillingPresign", source: "functions/upload-presign.ts", runtime: "nodejs22.x" },
-      { functionID: "UploadsCompleted", source: "functions/upload-completed.ts", runtime: "nodejs22.x" },
+      {
+        functionID: "UploadsBillingPresign",
+        source: "functions/upload-presign.ts",
+        runtime: "nodejs22.x",
+        format: "esm",
+        splitting: true,
+      },
+      {
+        functionID: "UploadsCompleted",
+        source: "functions/upload-completed.ts",
+        runtime: "nodejs22.x",
+        format: "esm",
+        splitting: true,
+      },
       {
         functionID: "UploadsStorefrontPresign",
         source: "functions/upload-presign.ts",
         runtime: "nodejs22.x",
+        format: "esm",
+        splitting: true,
       },
     ]);
   });

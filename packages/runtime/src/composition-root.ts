@@ -1,32 +1,22 @@
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import { AppRunnerClient } from "@aws-sdk/client-apprunner";
-import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { ECRClient } from "@aws-sdk/client-ecr";
-import { Inspector2Client } from "@aws-sdk/client-inspector2";
-import { SchedulerClient } from "@aws-sdk/client-scheduler";
 import { SNSClient } from "@aws-sdk/client-sns";
-import {
-  AppRunnerAdapter,
-  CloudWatchLogsAdapter,
-  DynamoDbLedger,
-  EventBridgeSchedulerAdapter,
-  limitRate,
-  ScanFindingsAdapter,
-  SnsNotifier,
-  TokenBucket,
-} from "@gantry/aws";
+import { AppRunnerAdapter, DynamoDbLedger, limitRate, SnsNotifier, TokenBucket } from "@gantry/aws";
 import {
   type Clock,
   type GantryConfig,
   type GantryDeps,
+  type LogsPort,
   mathRandom,
   type NotifierPort,
   type RandomSource,
+  type ScanFindingsPort,
   type SchedulerPort,
   systemClock,
 } from "@gantry/core";
 import { classifyError } from "./error-classifier.ts";
+import { lazyPort } from "./lazy-port.ts";
 import type { RuntimeConfig } from "./runtime-config.ts";
 
 /** Everything a handler needs, built once per cold start. */
@@ -62,6 +52,9 @@ const unconfiguredScheduler: SchedulerPort = {
 /**
  * The composition root: the only place that knows which adapter implements which port. Endpoint
  * overrides come from the validated runtime config (the sandbox points them at the emulators).
+ * The clients every event needs (DynamoDB, App Runner, SNS) are built here, at cold start; those
+ * only some paths need (ECR and Inspector2 findings, CloudWatch Logs, EventBridge Scheduler) load
+ * on their first call (`lazyPort`), so a function that never takes that path never imports them.
  */
 export function buildAppContext(
   runtime: RuntimeConfig,
@@ -84,20 +77,17 @@ export function buildAppContext(
       clock,
       random: options.random ?? mathRandom,
       isTransient: (error) => classifyError(error).kind === "retry",
-      logs: new CloudWatchLogsAdapter(new CloudWatchLogsClient(at(runtime.endpoints.logs))),
-      scheduler:
-        options.scheduler ??
-        (runtime.retryScheduler
-          ? new EventBridgeSchedulerAdapter(
-              new SchedulerClient(at(runtime.endpoints.scheduler)),
-              runtime.retryScheduler,
-            )
-          : unconfiguredScheduler),
+      logs: lazyPort<LogsPort>(async () =>
+        (await import("./clients/logs.ts")).buildLogsPort(at(runtime.endpoints.logs)),
+      ),
+      scheduler: options.scheduler ?? retryScheduler(runtime, at(runtime.endpoints.scheduler)),
       appRunner: new AppRunnerAdapter(appRunnerClient, clock),
       ledger: new DynamoDbLedger(dynamodb, runtime.ledgerTable),
-      findings: new ScanFindingsAdapter(
-        new ECRClient(at(runtime.endpoints.ecr)),
-        new Inspector2Client(at(runtime.endpoints.inspector)),
+      findings: lazyPort<ScanFindingsPort>(async () =>
+        (await import("./clients/scan-findings.ts")).buildScanFindingsPort(
+          at(runtime.endpoints.ecr),
+          at(runtime.endpoints.inspector),
+        ),
       ),
     },
     notifier: new SnsNotifier(new SNSClient(at(runtime.endpoints.sns)), runtime.topicArn),
@@ -107,4 +97,12 @@ export function buildAppContext(
     }),
     ...(options.observe ? { observe: options.observe } : {}),
   };
+}
+
+function retryScheduler(runtime: RuntimeConfig, clientConfig: { region: string }): SchedulerPort {
+  const target = runtime.retryScheduler;
+  if (!target) return unconfiguredScheduler;
+  return lazyPort<SchedulerPort>(async () =>
+    (await import("./clients/scheduler.ts")).buildSchedulerPort(clientConfig, target),
+  );
 }

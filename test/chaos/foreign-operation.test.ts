@@ -32,6 +32,11 @@ describe("chaos: an App Runner operation Gantry did not start", () => {
       const arn = sandbox.createService({ name: "webapp", image: "web:prod" });
       sandbox.putImage({ repository: "web", digest, tags: ["prod"] });
       await sandbox.appRunner.handle("StartDeployment", { ServiceArn: arn });
+      // Only the operation's own event arrives (EventBridge is best effort): it alone must start the
+      // waiting deploy, not the service status event or the next reconciler run.
+      const publish = sandbox.bus.publish.bind(sandbox.bus);
+      sandbox.bus.publish = (event) =>
+        event["detail-type"] === "AppRunner Service Status Change" ? [] : publish(event);
       sandbox.publish(pushEvent("web", digest, "prod"));
       sandbox.publish(scanEvent("web", digest));
       await settleThroughFailures(sandbox, { horizonMs: HOUR });
@@ -42,6 +47,9 @@ describe("chaos: an App Runner operation Gantry did not start", () => {
         JSON.stringify(await sandbox.ledger.getSlot(arn)),
       ).toEqual(["deployed"]);
       expect(deployViolations(ledger, successfulDeploys(sandbox))).toEqual([]);
+      // At once, by the event that says the person's deployment ended.
+      const deploys = sandbox.timeline.filter((entry) => entry.effect?.type === "deploy");
+      expect(deploys.map((entry) => entry.source)).toEqual(["apprunner-event"]);
     } finally {
       await sandbox.stop();
     }

@@ -293,12 +293,14 @@ export async function settleOperation(
     writes.push({ kind: "put-slot", slot: freed, expectedVersion: slot.version });
     if (outcome?.release.state === "deployed") await rememberGoodSpec(deps, outcome.release);
     await deps.ledger.commit(writes);
-    return outcome;
+    // No outcome when the slot held an operation Gantry did not start: the slot is still freed.
+    return { outcome };
   });
   if (!settled) return [];
+  const { outcome } = settled;
   // After the commit: a durable retry must not be scheduled for an outcome that lost a race.
-  if (settled.retry) await deps.scheduler.scheduleRetry(settled.retry.job, settled.retry.at);
-  const effects = [...settled.effects];
+  if (outcome?.retry) await deps.scheduler.scheduleRetry(outcome.retry.job, outcome.retry.at);
+  const effects = [...(outcome?.effects ?? [])];
   const slot = await deps.ledger.getSlot(serviceArn);
   if (slot?.waitingDigest && !slot.activeOperationId) {
     effects.push(...(await deployOrQueue(deps, serviceArn, slot.waitingDigest)));

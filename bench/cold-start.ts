@@ -454,6 +454,8 @@ async function measureDependencyGroups(
     const outfile = join(dir, `group-${index}.mjs`);
     await build({
       ...SST_OPTIONS,
+      // One file per group: what the group costs when loaded in full, dynamic imports included.
+      splitting: false,
       metafile: false,
       stdin: { contents, resolveDir: ROOT, loader: "ts", sourcefile: `group-${index}.ts` },
       outfile,

@@ -1,17 +1,25 @@
 /**
  * Decision speed of the pure core: the scan gate (`evaluateGate`), tag following (`followsTag`),
- * and the whole pure path one scan event takes (parse the EventBridge event, follow the tag,
- * evaluate the gate). No I/O, so this is the ceiling the pipeline can never exceed.
+ * the whole pure path one scan event takes (parse the EventBridge event, follow the tag, evaluate
+ * the gate), and the recovery decisions a failed deploy takes (diagnose the cause from the
+ * service's log tail, then plan the retry with backoff or give up). No I/O, so this is the ceiling
+ * the pipeline can never exceed.
  *
  * Inputs are generated up front from a seeded PRNG (varied policies, counts, finding lists with
  * excepted CVEs, failed scans, semver/pattern/exact tags), so every run decides the same inputs.
  */
 import {
+  diagnoseFailure,
   evaluateGate,
   followsTag,
+  type GantryConfig,
+  type GantryDeps,
   type GatePolicy,
   parseGantryConfig,
+  planRetry,
+  type Release,
   type ScanEvidence,
+  seededRandom,
   type TagFollow,
 } from "@gantry/core";
 import { ecrImageScanEvent, inspectorScanEvent, parseAwsEvent } from "@gantry/events";
@@ -33,7 +41,11 @@ export interface DecisionsResult {
   gate: DecisionStats;
   tagFollowing: DecisionStats;
   scanEventToDecision: DecisionStats;
-  notMeasured: string;
+  /** Log tail of a failed deploy → cause (bounded, redacted), as deploy-outcome.ts does. */
+  failureDiagnosis?: DecisionStats;
+  /** A failed attempt → retry with full-jitter backoff, or give up (per policy budgets). */
+  retryPlan?: DecisionStats;
+  notMeasured?: string;
 }
 
 const SEED = 20261122;
@@ -140,6 +152,53 @@ function scanEvents(random: () => number, count: number) {
   });
 }
 
+const LOG_LINES = [
+  "Pulling image 111122223333.dkr.ecr.us-east-1.amazonaws.com/app@sha256:…",
+  "Successfully pulled image",
+  "Starting application on port 8080",
+  "GET /health 200 3ms",
+  "connect ECONNREFUSED 10.0.3.17:5432",
+  "Error: could not connect to database: too many connections",
+  "Error: listen EADDRINUSE: address already in use :::3000",
+  "Process exited with code 1",
+  "Traceback (most recent call last):",
+  "health check failed after 5 attempts",
+  "CannotPullContainerError: pull access denied for app",
+  "FATAL: password authentication failed for user token=abc123secret",
+  "out of memory: Killed process 42 (node)",
+  "Deployment failed: rolling back to the previous version",
+];
+
+/** Log tails of failed deploys: 5–120 lines each, a cause (or none) somewhere among the noise. */
+function failureLogs(random: () => number, count: number): string[][] {
+  return Array.from({ length: count }, () =>
+    Array.from(
+      { length: 5 + Math.floor(random() * 116) },
+      () => LOG_LINES[Math.floor(random() * LOG_LINES.length)] as string,
+    ),
+  );
+}
+
+/** Releases that just failed: attempts and API errors spread over and past the default budgets. */
+function failedReleases(random: () => number, count: number, config: GantryConfig): Release[] {
+  const policyNames = Object.keys(config.policies);
+  return Array.from({ length: count }, (_, index) => {
+    const attempts = 1 + Math.floor(random() * 12);
+    return {
+      serviceArn: `arn:aws:apprunner:us-east-1:111122223333:service/svc-${index % 500}/${index.toString(16).padStart(32, "0")}`,
+      serviceName: `svc-${index % 500}`,
+      repository: `app-${index % 500}`,
+      digest: `sha256:${index.toString(16).padStart(64, "0")}`,
+      policyName: policyNames[index % policyNames.length] as string,
+      state: "deploying",
+      pushedAt: NOW.toISOString(),
+      attempts,
+      apiErrors: Math.floor(random() * attempts),
+      version: attempts,
+    } as Release;
+  });
+}
+
 /**
  * Throughput over a fixed wall time, then latency decision by decision. `sink` keeps the JIT from
  * discarding work whose result nobody reads.
@@ -234,13 +293,54 @@ export async function runDecisions(options: {
     `  scan event → decision: ${scanEventToDecision.decisionsPerSecond.toLocaleString("en")} events/s, p99 ${scanEventToDecision.p99Us} µs`,
   );
 
+  const logs = failureLogs(random, 2_000);
+  const failureDiagnosis = measure(
+    logs.length,
+    (index) => {
+      const diagnosis = diagnoseFailure(logs[index] as string[]);
+      return diagnosis.evidence.length + (diagnosis.transient ? 1 : 0);
+    },
+    seconds,
+  );
+  options.log(
+    `  failure diagnosis: ${failureDiagnosis.decisionsPerSecond.toLocaleString("en")} decisions/s, p99 ${failureDiagnosis.p99Us} µs`,
+  );
+
+  // planRetry reads only the config, the clock and the random source from its dependencies.
+  const retryConfig = parseGantryConfig({
+    policies: {
+      default: {},
+      patient: { retry: { maxAttempts: 6, baseDelaySeconds: 10, maxDelaySeconds: 3600, maxApiErrors: 20 } },
+    },
+  });
+  const deps = { config: retryConfig, clock: { now: () => NOW }, random: seededRandom(SEED) } as GantryDeps;
+  const releases = failedReleases(random, 10_000, retryConfig);
+  const retryPlan = measure(
+    releases.length,
+    (index) => {
+      const release = releases[index] as Release;
+      const outcome = planRetry(
+        deps,
+        release,
+        ["deploy failed"],
+        undefined,
+        index % 3 === 0 ? "api" : "deployment",
+      );
+      return outcome.retry ? 1 : 0;
+    },
+    seconds,
+  );
+  options.log(
+    `  retry plan: ${retryPlan.decisionsPerSecond.toLocaleString("en")} decisions/s, p99 ${retryPlan.p99Us} µs`,
+  );
+
   return {
     seed: SEED,
     timerOverheadNs: timerOverheadNs(),
     gate,
     tagFollowing,
     scanEventToDecision,
-    notMeasured:
-      "Recovery decisions (retry backoff, failure diagnosis) were being written in packages/core during this pass and are not benchmarked yet",
+    failureDiagnosis,
+    retryPlan,
   };
 }

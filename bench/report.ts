@@ -132,7 +132,7 @@ export function renderReport(results: BenchResults): string {
     parts.push(
       ...heading("Decisions (pure core, one thread)", decisions),
       `Seeded inputs (seed ${r.seed}); latencies timed one decision at a time with \`process.hrtime\`, whose own ` +
-        `cost (${r.timerOverheadNs} ns) is included. ${r.notMeasured}.`,
+        `cost (${r.timerOverheadNs} ns) is included.${r.notMeasured ? ` ${r.notMeasured}.` : ""}`,
       "",
       markdownTable(
         ["path", "decisions/s", "p50", "p99", "p99.9"],
@@ -140,6 +140,10 @@ export function renderReport(results: BenchResults): string {
           row("gate (`evaluateGate`)", r.gate),
           row("tag following (`followsTag`)", r.tagFollowing),
           row("scan event → decision (parse + follow + gate)", r.scanEventToDecision),
+          ...(r.failureDiagnosis
+            ? [row("failed deploy's log tail → cause (`diagnoseFailure`)", r.failureDiagnosis)]
+            : []),
+          ...(r.retryPlan ? [row("failed attempt → retry or give up (`planRetry`)", r.retryPlan)] : []),
         ],
       ),
       "",

@@ -20,6 +20,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
 import { type BuildOptions, build, type Metafile, type Plugin } from "esbuild";
+import { nodejsBundling } from "../infra/bundling.ts";
 import { median, round } from "./stats.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -43,11 +44,11 @@ const SST_BANNER = [
 
 const SST_OPTIONS: BuildOptions = {
   bundle: true,
-  // `nodejs: { splitting: true }` (infra/bundling.ts): clients loaded on first use are chunks.
-  splitting: true,
+  // As deployed (infra/bundling.ts): clients loaded on first use are chunks.
+  splitting: nodejsBundling.splitting,
   chunkNames: "chunks/[name]-[hash]",
   platform: "node",
-  format: "esm",
+  format: nodejsBundling.format,
   target: "node22",
   keepNames: true,
   mainFields: ["module", "main"],
@@ -537,7 +538,6 @@ function assertNoNodeModulesAbove(dir: string): void {
   }
 }
 
-/** Bytes in the output per npm package (or workspace package), biggest first. */
 /**
  * The output files a cold start reads: the entry and, transitively, the chunks it imports
  * statically. Chunks reached only through `import()` load when a function first takes that path.
@@ -562,6 +562,7 @@ export function loadedAtStart(metafile: Metafile, entryFile: string): { atStart:
   return { atStart: [...atStart], all: [...outputs.keys()] };
 }
 
+/** Bytes in the output per npm package (or workspace package), biggest first; `only` these output files. */
 export function contributors(metafile: Metafile, top: number, only?: ReadonlySet<string>): Contributor[] {
   const totals = new Map<string, number>();
   for (const [file, output] of Object.entries(metafile.outputs)) {

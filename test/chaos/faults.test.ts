@@ -32,6 +32,7 @@ import {
   deployViolations,
   digestOf,
   type FaultKind,
+  type FaultStorm,
   type Invocation,
   journalView,
   ledgerView,
@@ -175,6 +176,21 @@ async function checkAndRedrive(sandbox: Sandbox, expected: string[], deadLetters
   totals.retryDeadLetters += sandbox.scheduler.deadLetters.length;
 }
 
+/** Counts one seed's storm into the totals, then checks the invariants and redrives the dead letters. */
+async function checkSeed(
+  sandbox: Sandbox,
+  releases: Release[],
+  run: { storm: FaultStorm; events: number; deadLetters: EventBridgeEvent[]; failedRuns: number },
+): Promise<void> {
+  totals.seeds++;
+  totals.events += run.events;
+  totals.appRunnerCalls += run.storm.callsDuringStorm();
+  totals.deadLetters += run.deadLetters.length;
+  totals.failedReconcilerRuns += run.failedRuns;
+  expect(addFaults(run.storm.injected)).toBeGreaterThan(0);
+  await checkAndRedrive(sandbox, expectedPairs(releases), run.deadLetters);
+}
+
 function addFaults(injected: Record<FaultKind, number>): number {
   let sum = 0;
   for (const [kind, count] of Object.entries(injected) as [FaultKind, number][]) {
@@ -216,13 +232,12 @@ describe(`chaos: App Runner faults on ${FAULT_RATE * 100}% of calls`, () => {
         }
         const failedRuns = await settleThroughFailures(sandbox);
         const deadLetters = sandbox.bus.deadLetters.map((letter) => letter.event);
-        totals.seeds++;
-        totals.events += sandbox.bus.deliveries.length;
-        totals.appRunnerCalls += storm.callsDuringStorm();
-        totals.deadLetters += deadLetters.length;
-        totals.failedReconcilerRuns += failedRuns;
-        expect(addFaults(storm.injected)).toBeGreaterThan(0);
-        await checkAndRedrive(sandbox, expectedPairs(releases), deadLetters);
+        await checkSeed(sandbox, releases, {
+          storm,
+          events: sandbox.bus.deliveries.length,
+          deadLetters,
+          failedRuns,
+        });
       } finally {
         await sandbox.stop();
       }
@@ -254,13 +269,12 @@ describe(`chaos: App Runner faults on ${FAULT_RATE * 100}% of calls`, () => {
           ...race.deadLetters.map((invocation) => invocation.event),
           ...sandbox.bus.deadLetters.map((letter) => letter.event),
         ];
-        totals.seeds++;
-        totals.events += race.invocations + race.failedAttempts + sandbox.bus.deliveries.length;
-        totals.appRunnerCalls += storm.callsDuringStorm();
-        totals.deadLetters += deadLetters.length;
-        totals.failedReconcilerRuns += failedRuns;
-        expect(addFaults(storm.injected)).toBeGreaterThan(0);
-        await checkAndRedrive(sandbox, expectedPairs(releases), deadLetters);
+        await checkSeed(sandbox, releases, {
+          storm,
+          events: race.invocations + race.failedAttempts + sandbox.bus.deliveries.length,
+          deadLetters,
+          failedRuns,
+        });
       } finally {
         await sandbox.stop();
       }

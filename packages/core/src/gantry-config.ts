@@ -40,6 +40,9 @@ const retry = z.object({
   maxApiErrors: z.number().int().min(1).max(50).default(10),
 });
 
+/** A policy's retry settings when the config names none (each field's default above). */
+export const DEFAULT_RETRY: Readonly<z.infer<typeof retry>> = Object.freeze(retry.parse({}));
+
 const policy = z.object({
   mode: z.enum(["enforce", "audit"]).default("enforce"),
   follow: follow.default({ kind: "current-tag" }),
@@ -60,7 +63,7 @@ const policy = z.object({
     .max(24 * 60)
     .default(30),
   autoResume: z.boolean().default(false),
-  retry: retry.default({ maxAttempts: 3, baseDelaySeconds: 30, maxDelaySeconds: 900, maxApiErrors: 10 }),
+  retry: retry.default(DEFAULT_RETRY),
 });
 
 export const gantryConfigSchema = z

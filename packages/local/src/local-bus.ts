@@ -1,5 +1,5 @@
 import { compileEventPattern, type EventBridgeEvent, type GantryRule, type RuleTarget } from "@gantry/events";
-import { ASYNC_RETRY_DELAYS_MS, describeError } from "./lambda-async-invoke.ts";
+import { invokeAsync } from "./lambda-async-invoke.ts";
 import type { TimerClock } from "./virtual-clock.ts";
 
 export type BusTarget = (event: EventBridgeEvent) => Promise<unknown>;
@@ -34,33 +34,23 @@ export class LocalBus {
   /** PutEvents: returns the rules the event matched; delivery happens on the clock. */
   publish(event: EventBridgeEvent): string[] {
     const matched = this.#rules.filter(({ pattern }) => pattern.matches(event));
-    for (const { rule } of matched) this.#deliver(rule, event, 1, 0);
+    for (const { rule } of matched) this.#deliver(rule, event);
     return matched.map(({ rule }) => rule.name);
   }
 
-  #deliver(rule: GantryRule, event: EventBridgeEvent, attempt: number, delayMs: number): void {
-    this.clock.schedule(
-      delayMs,
-      async () => {
-        try {
-          await this.targets[rule.target](event);
-          this.deliveries.push({ rule: rule.name, target: rule.target, event, attempt, outcome: "ok" });
-        } catch (error) {
-          const delivery: Delivery = {
-            rule: rule.name,
-            target: rule.target,
-            event,
-            attempt,
-            outcome: "error",
-            error: describeError(error),
-          };
-          this.deliveries.push(delivery);
-          const retryDelay = ASYNC_RETRY_DELAYS_MS[attempt - 1];
-          if (retryDelay === undefined) this.deadLetters.push({ ...delivery, outcome: "dead-letter" });
-          else this.#deliver(rule, event, attempt + 1, retryDelay);
-        }
-      },
-      `deliver ${rule.name} → ${rule.target} (attempt ${attempt})`,
-    );
+  #deliver(rule: GantryRule, event: EventBridgeEvent): void {
+    const delivery = { rule: rule.name, target: rule.target, event };
+    invokeAsync(this.clock, 0, {
+      label: (attempt) => `deliver ${rule.name} → ${rule.target} (attempt ${attempt})`,
+      invoke: () => this.targets[rule.target](event),
+      attempted: (attempt, error) =>
+        this.deliveries.push(
+          error === undefined
+            ? { ...delivery, attempt, outcome: "ok" }
+            : { ...delivery, attempt, outcome: "error", error },
+        ),
+      deadLetter: (attempt, error) =>
+        this.deadLetters.push({ ...delivery, attempt, outcome: "dead-letter", error }),
+    });
   }
 }

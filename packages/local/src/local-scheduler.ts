@@ -1,5 +1,5 @@
 import type { RetryJob, SchedulerPort } from "@gantry/core";
-import { ASYNC_RETRY_DELAYS_MS, describeError } from "./lambda-async-invoke.ts";
+import { invokeAsync } from "./lambda-async-invoke.ts";
 import type { TimerClock } from "./virtual-clock.ts";
 
 /** A retry job the retry function failed on after Lambda's own retries: the on-failure destination. */
@@ -31,28 +31,17 @@ export class LocalScheduler implements SchedulerPort {
   }
 
   async scheduleRetry(job: RetryJob, at: Date): Promise<void> {
-    if (!this.#target) throw new Error("LocalScheduler has no target: call target() before scheduling");
+    const target = this.#target;
+    if (!target) throw new Error("LocalScheduler has no target: call target() before scheduling");
     const name = `${job.serviceArn}|${job.digest}|${job.attempt}`;
     if (this.#names.has(name)) return;
     this.#names.add(name);
     this.scheduled.push({ job, at });
-    this.#invoke(job, 1, at.getTime() - this.clock.now().getTime());
-  }
-
-  #invoke(job: RetryJob, invocation: number, delayMs: number): void {
-    this.clock.schedule(
-      delayMs,
-      async () => {
-        try {
-          await this.#target?.(job);
-        } catch (error) {
-          const retryDelay = ASYNC_RETRY_DELAYS_MS[invocation - 1];
-          if (retryDelay === undefined)
-            this.deadLetters.push({ job, attempts: invocation, error: describeError(error) });
-          else this.#invoke(job, invocation + 1, retryDelay);
-        }
-      },
-      `retry ${job.digest.slice(0, 19)} attempt ${job.attempt}${invocation > 1 ? ` (invocation ${invocation})` : ""}`,
-    );
+    invokeAsync(this.clock, at.getTime() - this.clock.now().getTime(), {
+      label: (attempt) =>
+        `retry ${job.digest.slice(0, 19)} attempt ${job.attempt}${attempt > 1 ? ` (invocation ${attempt})` : ""}`,
+      invoke: () => target(job),
+      deadLetter: (attempts, error) => this.deadLetters.push({ job, attempts, error }),
+    });
   }
 }

@@ -1,6 +1,7 @@
 import { fullJitterDelaySeconds } from "../backoff.ts";
 import type { Effect } from "../effects.ts";
 import { diagnoseFailure, type FailureDiagnosis } from "../failure-cause.ts";
+import { DEFAULT_RETRY } from "../gantry-config.ts";
 import type { GantryDeps, RetryJob } from "../ports.ts";
 import type { Release } from "../release.ts";
 
@@ -10,8 +11,6 @@ export interface Outcome {
   /** A durable retry to schedule once the outcome is committed. */
   retry?: { job: RetryJob; at: Date };
 }
-
-const DEFAULT_RETRY = { maxAttempts: 3, baseDelaySeconds: 30, maxDelaySeconds: 900, maxApiErrors: 10 };
 
 export function serviceIdOf(serviceArn: string): string {
   return serviceArn.split("/").at(-1) ?? "";
@@ -151,7 +150,7 @@ export function planRetry(
       ],
     };
   }
-  const retry = { ...DEFAULT_RETRY, ...deps.config.policies[release.policyName]?.retry };
+  const retry = deps.config.policies[release.policyName]?.retry ?? DEFAULT_RETRY;
   const attempts = release.attempts ?? 1;
   const apiErrors = release.apiErrors ?? 0;
   // Each budget counts only its own kind: a throttled UpdateService never started a deployment.

@@ -9,6 +9,7 @@ export * from "./image-ref.ts";
 export * from "./managed-services.ts";
 export * from "./notifications.ts";
 export * from "./ports.ts";
+export * from "./redaction.ts";
 export * from "./release.ts";
 export * from "./slack/index.ts";
 export * from "./tag-following.ts";

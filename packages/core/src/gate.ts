@@ -12,6 +12,8 @@ export interface ScanEvidence {
   scanStatus: string;
   succeeded: boolean;
   severityCounts: SeverityCounts;
+  /** When the scanner produced this result (the scan event's time, or the API's completion time). */
+  scannedAt?: string;
   /** Known only when fetched (needed only if exceptions could change the verdict). */
   findings?: Finding[];
 }

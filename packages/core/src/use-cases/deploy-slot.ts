@@ -39,13 +39,21 @@ function emptySlot(serviceArn: string): ServiceSlot {
 
 /**
  * An approved release either deploys now or waits for the service's running operation; a newer
- * waiting digest supersedes an older one, so no deploy is lost and none runs twice.
+ * waiting digest supersedes an older one, so no deploy is lost and none runs twice. "Newer" is push
+ * time, not approval order: scans finish in any order, and EventBridge does not order events
+ * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event.html), so a late scan
+ * of an older push must never replace a newer push that is waiting, deploying or live.
  */
 export async function deployOrQueue(deps: GantryDeps, serviceArn: string, digest: string): Promise<Effect[]> {
   return withConflictRetry(async () => {
     const release = await deps.ledger.getRelease(serviceArn, digest);
     if (!release || !DEPLOYABLE.has(release.state)) return [];
     const slot = (await deps.ledger.getSlot(serviceArn)) ?? emptySlot(serviceArn);
+    // Its own claim: the claiming handler is calling UpdateService for it right now (a duplicate
+    // event or a concurrent approval of the same digest). A dead claimer is the reconciler's job.
+    if (slot.activeDigest === digest && slot.activeOperationId?.startsWith(CLAIM_PREFIX)) return [];
+    const newer = await newerRelease(deps, release, slot);
+    if (newer) return supersedeByNewer(deps, release, newer, slot);
     if (!slot.activeOperationId) return start(deps, release, slot);
     const operation = await findOperation(deps, serviceArn, slot.activeOperationId);
     if (operation && !RUNNING_OPERATION.has(operation.status)) {
@@ -56,6 +64,75 @@ export async function deployOrQueue(deps: GantryDeps, serviceArn: string, digest
     // Running, not listed yet, or claimed by a handler about to call UpdateService: wait for it.
     return queue(deps, release, slot);
   });
+}
+
+/** Releases a newer push must not be replaced by: approved and on their way, or live. */
+const AHEAD = new Set(["waiting", "deploying", "deployed", "retrying"]);
+
+/**
+ * Push time orders releases; at the same push time (ECR event times have second resolution) the
+ * later scan wins, as nothing says it is older.
+ */
+export function isNewerRelease(candidate: Release, than: Release): boolean {
+  if (candidate.pushedAt !== than.pushedAt) return candidate.pushedAt > than.pushedAt;
+  return scanTimeOf(candidate) > scanTimeOf(than);
+}
+
+function scanTimeOf(release: Release): string {
+  return release.scan?.scannedAt ?? release.decision?.decidedAt ?? "";
+}
+
+/**
+ * A newer push of the same service that is ahead of `release` (the slot's claimed digest counts: it
+ * is being deployed right now). A person's choice (approval, rollback) is never overruled.
+ */
+async function newerRelease(
+  deps: GantryDeps,
+  release: Release,
+  slot: ServiceSlot,
+): Promise<Release | undefined> {
+  if (release.override) return undefined;
+  return (await deps.ledger.releasesByService(release.serviceArn)).find(
+    (candidate) =>
+      candidate.digest !== release.digest &&
+      (AHEAD.has(candidate.state) || candidate.digest === slot.activeDigest) &&
+      isNewerRelease(candidate, release),
+  );
+}
+
+async function supersedeByNewer(
+  deps: GantryDeps,
+  release: Release,
+  newer: Release,
+  slot: ServiceSlot,
+): Promise<Effect[]> {
+  const effect: Effect = {
+    type: "supersede",
+    service: release.serviceName,
+    serviceArn: release.serviceArn,
+    digest: release.digest,
+    reasons: [`${newer.digest} was pushed later (${newer.pushedAt}) and is ${newer.state}`],
+    message: `${release.digest} will not deploy: a newer push replaces it`,
+  };
+  await deps.ledger.commit([
+    {
+      kind: "update-release",
+      release: { ...release, state: "superseded", nextAttemptAt: undefined, version: release.version + 1 },
+      expectedVersion: release.version,
+    },
+    journal(deps, release, effect, `supersede#${release.digest}`),
+    // It may have been waiting: the slot must not drain it later.
+    ...(slot.waitingDigest === release.digest
+      ? [
+          {
+            kind: "put-slot" as const,
+            slot: { ...slot, waitingDigest: undefined, version: slot.version + 1 },
+            expectedVersion: slot.version,
+          },
+        ]
+      : []),
+  ]);
+  return [effect];
 }
 
 async function findOperation(deps: GantryDeps, serviceArn: string, operationId: string) {
@@ -117,62 +194,78 @@ async function queue(deps: GantryDeps, release: Release, slot: ServiceSlot): Pro
 
 async function start(deps: GantryDeps, release: Release, slot: ServiceSlot): Promise<Effect[]> {
   // Claim the slot first so two handlers cannot both call UpdateService for the same service.
-  const claimOperationId = `${CLAIM_PREFIX}${release.digest}`;
-  const claimed: ServiceSlot = {
-    ...slot,
-    claimedAt: deps.clock.now().toISOString(),
-    activeOperationId: claimOperationId,
-    activeDigest: release.digest,
-    waitingDigest: slot.waitingDigest === release.digest ? undefined : slot.waitingDigest,
-    version: slot.version + 1,
-  };
-  await deps.ledger.commit([{ kind: "put-slot", slot: claimed, expectedVersion: slot.version || undefined }]);
+  const claim = `${CLAIM_PREFIX}${release.digest}`;
+  await deps.ledger.commit([
+    {
+      kind: "put-slot",
+      slot: {
+        ...slot,
+        claimedAt: deps.clock.now().toISOString(),
+        activeOperationId: claim,
+        activeDigest: release.digest,
+        waitingDigest: slot.waitingDigest === release.digest ? undefined : slot.waitingDigest,
+        version: slot.version + 1,
+      },
+      expectedVersion: slot.version || undefined,
+    },
+  ]);
   const attempt = (release.attempts ?? 0) + 1;
+  const target = imageIdentifierByDigest(release, release.digest);
 
   let operationId: string;
   try {
-    ({ operationId } = await deps.appRunner.deployImage(
-      release.serviceArn,
-      imageIdentifierByDigest(release, release.digest),
-    ));
+    ({ operationId } = await deps.appRunner.deployImage(release.serviceArn, target));
   } catch (error) {
-    // Give the claim back so the retry (or the next event) can try again.
-    await deps.ledger.commit([
-      {
-        kind: "put-slot",
-        slot: { ...slot, version: claimed.version + 1, waitingDigest: slot.waitingDigest },
-        expectedVersion: claimed.version,
-      },
-    ]);
     const running = isOperationInProgress(error)
       ? (await deps.appRunner.listOperations(release.serviceArn)).find((operation) =>
           RUNNING_OPERATION.has(operation.status),
         )
       : undefined;
-    if (!running) {
-      if (!deps.isTransient(error)) throw error;
-      return retryLater(
-        deps,
-        { ...release, attempts: attempt, apiErrors: (release.apiErrors ?? 0) + 1 },
-        error,
-        slot.waitingDigest,
-      );
-    }
-    const target = imageIdentifierByDigest(release, release.digest);
-    if ((await deps.appRunner.describeService(release.serviceArn)).imageIdentifier === target) {
+    if (running && (await deps.appRunner.describeService(release.serviceArn)).imageIdentifier === target) {
       // The running operation is this very deploy: an earlier UpdateService was accepted but its
       // answer was lost. Adopt it; deploying again when it ends would roll the digest out twice.
-      return recordDeploy(deps, release, { ...slot, version: claimed.version + 1 }, running.id, attempt, [
+      return recordDeploy(deps, release, running.id, attempt, [
         "adopted: App Runner accepted an earlier UpdateService whose answer was lost",
       ]);
     }
-    // App Runner runs an operation Gantry did not start: wait for that one.
-    const busy: ServiceSlot = { ...slot, activeOperationId: running.id, version: claimed.version + 2 };
-    await deps.ledger.commit([{ kind: "put-slot", slot: busy, expectedVersion: claimed.version + 1 }]);
-    return queue(deps, release, busy);
+    // Give the claim back, or hand the slot to the operation App Runner runs that Gantry did not start.
+    const after = await releaseClaim(deps, release.serviceArn, claim, running?.id);
+    if (running) return after ? queue(deps, release, after) : [];
+    if (!deps.isTransient(error)) throw error;
+    return retryLater(
+      deps,
+      { ...release, attempts: attempt, apiErrors: (release.apiErrors ?? 0) + 1 },
+      error,
+      after?.waitingDigest,
+    );
   }
 
-  return recordDeploy(deps, release, claimed, operationId, attempt, deployReasons(release));
+  return recordDeploy(deps, release, operationId, attempt, deployReasons(release));
+}
+
+/**
+ * Ends this handler's claim, keeping whatever concurrent handlers queued meanwhile (they wrote the
+ * slot while the claim was held, so its version moved on). Returns the slot as written, or undefined
+ * when the claim was no longer ours (the reconciler recovered it as stale).
+ */
+async function releaseClaim(
+  deps: GantryDeps,
+  serviceArn: string,
+  claim: string,
+  foreignOperationId: string | undefined,
+): Promise<ServiceSlot | undefined> {
+  return withConflictRetry(async () => {
+    const current = await deps.ledger.getSlot(serviceArn);
+    if (!current || current.activeOperationId !== claim) return undefined;
+    const { claimedAt: _claimedAt, activeDigest: _digest, activeOperationId: _claim, ...rest } = current;
+    const next: ServiceSlot = {
+      ...rest,
+      ...(foreignOperationId ? { activeOperationId: foreignOperationId } : {}),
+      version: current.version + 1,
+    };
+    await deps.ledger.commit([{ kind: "put-slot", slot: next, expectedVersion: current.version }]);
+    return next;
+  });
 }
 
 function deployReasons(release: Release): string[] {
@@ -180,11 +273,14 @@ function deployReasons(release: Release): string[] {
   return release.decision?.violations.map((violation) => `audit: ${violation}`) ?? [];
 }
 
-/** The release is deploying under `operationId`; `current` is the slot as the ledger holds it now. */
+/**
+ * App Runner accepted the deploy: record its operation. This must not fail on a lost race, because
+ * the outer conflict retry would call UpdateService a second time; it re-reads and merges instead
+ * (a concurrent handler may have queued a digest on the slot while the claim was held).
+ */
 async function recordDeploy(
   deps: GantryDeps,
   release: Release,
-  current: ServiceSlot,
   operationId: string,
   attempt: number,
   reasons: string[],
@@ -198,31 +294,41 @@ async function recordDeploy(
     reasons,
     message: `UpdateService to ${imageIdentifierByDigest(release, release.digest)}`,
   };
-  const slot: ServiceSlot = {
-    ...current,
-    activeOperationId: operationId,
-    activeDigest: release.digest,
-    waitingDigest: current.waitingDigest === release.digest ? undefined : current.waitingDigest,
-    version: current.version + 1,
-  };
-  await deps.ledger.commit([
-    {
-      kind: "update-release",
-      release: {
-        ...release,
-        state: "deploying",
-        operationId,
-        attempts: attempt,
-        nextAttemptAt: undefined,
-        deployStartedAt: deps.clock.now().toISOString(),
-        version: release.version + 1,
+  return withConflictRetry(async () => {
+    const current = (await deps.ledger.getRelease(release.serviceArn, release.digest)) ?? release;
+    if (current.state === "deploying" && current.operationId === operationId) return []; // recorded already
+    // The slot holds our claim, unless a stale-claim recovery took it: App Runner runs our operation either way.
+    const slot = (await deps.ledger.getSlot(release.serviceArn)) ?? emptySlot(release.serviceArn);
+    const { claimedAt: _claimedAt, ...unclaimed } = slot;
+    await deps.ledger.commit([
+      {
+        kind: "update-release",
+        release: {
+          ...current,
+          state: "deploying",
+          operationId,
+          attempts: attempt,
+          nextAttemptAt: undefined,
+          deployStartedAt: deps.clock.now().toISOString(),
+          version: current.version + 1,
+        },
+        expectedVersion: current.version,
       },
-      expectedVersion: release.version,
-    },
-    { kind: "put-slot", slot, expectedVersion: current.version },
-    journal(deps, release, effect, `deploy#${release.digest}#${operationId}`),
-  ]);
-  return [effect];
+      {
+        kind: "put-slot",
+        slot: {
+          ...unclaimed,
+          activeOperationId: operationId,
+          activeDigest: release.digest,
+          waitingDigest: slot.waitingDigest === release.digest ? undefined : slot.waitingDigest,
+          version: slot.version + 1,
+        },
+        expectedVersion: slot.version || undefined,
+      },
+      journal(deps, release, effect, `deploy#${release.digest}#${operationId}`),
+    ]);
+    return [effect];
+  });
 }
 
 /** UpdateService itself failed transiently (throttling, 5xx): record it and try again later, durably. */

@@ -130,6 +130,7 @@ export async function onImageScanned(deps: GantryDeps, event: ImageScanCompleted
     scanStatus: event.scanStatus,
     succeeded: event.succeeded,
     severityCounts: event.severityCounts,
+    scannedAt: event.time.toISOString(),
     receivedAt: deps.clock.now().toISOString(),
   };
   await deps.ledger.putScan(record);

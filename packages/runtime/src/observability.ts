@@ -9,34 +9,22 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { Tracer } from "@aws-lambda-powertools/tracer";
+import { REDACTED, redactText } from "@gantry/core";
 
 export const DEFAULT_SERVICE_NAME = "gantry";
 export const DEFAULT_METRICS_NAMESPACE = "Gantry";
 
 /** Keys whose values are secrets wherever they appear (Slack webhook, signing secret, tokens...). */
 export const SECRET_KEY_PATTERN = /token|secret|password|authorization|webhook|signature/i;
-export const REDACTED = "[REDACTED]";
-
-/**
- * Secrets that show up inside free text, typically in error messages that quote a URL or header:
- * Slack incoming-webhook URLs (bearer secrets, FACTS §5), Slack tokens, HTTP credentials, and
- * credential-bearing query parameters such as a presigned URL's `X-Amz-Signature`.
- */
-const SECRET_TEXT_PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
-  [/https:\/\/hooks\.slack\.com\/[A-Za-z0-9/_-]+/g, `https://hooks.slack.com/${REDACTED}`],
-  [/\bxox[a-z]-[A-Za-z0-9-]+/g, REDACTED],
-  [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, `$1 ${REDACTED}`],
-  [/([?&][^=&\s]*(?:token|secret|password|signature|credential)[^=&\s]*=)[^&\s"'<>]*/gi, `$1${REDACTED}`],
-];
 
 /** Guards `redact` against pathological nesting; log payloads are shallow in practice. */
 const MAX_REDACT_DEPTH = 12;
 
-export function redactText(text: string): string {
-  let result = text;
-  for (const [pattern, replacement] of SECRET_TEXT_PATTERNS) result = result.replace(pattern, replacement);
-  return result;
-}
+/**
+ * Secrets inside free text (error messages that quote a URL, header or config) are masked by the
+ * core's one redaction, the same that cleans an app's log lines: bounded input, one set of patterns.
+ */
+export { REDACTED, redactText };
 
 /**
  * A copy of `value` that is safe to log: values under secret-looking keys are replaced, secrets

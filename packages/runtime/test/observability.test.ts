@@ -1,3 +1,4 @@
+import { redactText as coreRedactText } from "@gantry/core";
 import { describe, expect, it } from "vitest";
 import { REDACTED, redact, redactingJsonReplacer, redactText } from "../src/observability.ts";
 
@@ -74,8 +75,16 @@ describe("redactText", () => {
       `https://bucket.s3.amazonaws.com/k?X-Amz-Credential=${REDACTED}&X-Amz-Signature=${REDACTED}&partNumber=1`,
     ],
     ["nothing to hide here", "nothing to hide here"],
+    // secrets the core's log-line redaction knows, now redacted in Gantry's own logs too
+    ['upstream said {"password":"hunter2"}', `upstream said {"password":"${REDACTED}"}`],
+    ["GitHub refused ghp_16C7e42F292c6912E7710c838347Ae178B4a", `GitHub refused ${REDACTED}`],
+    ["Authorization: Token abc123", `Authorization: Token ${REDACTED}`],
   ])("%s", (input, expected) => {
     expect(redactText(input)).toBe(expected);
+  });
+
+  it("is the core's one redaction, not a second copy", () => {
+    expect(redactText).toBe(coreRedactText);
   });
 });
 

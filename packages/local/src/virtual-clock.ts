@@ -75,6 +75,17 @@ export class VirtualClock implements TimerClock {
   }
 
   /**
+   * Moves time forward to `time` (a replayed event's own `time`), running every timer due on the
+   * way. Time never goes back: an earlier `time` only runs what is due now. True if time moved.
+   */
+  async advanceTo(time: Date): Promise<boolean> {
+    const ms = time.getTime() - this.#now;
+    if (Number.isNaN(ms)) throw new RangeError("advanceTo: invalid time");
+    await this.advance(Math.max(0, ms));
+    return ms > 0;
+  }
+
+  /**
    * Runs timers until none is left or the next one lies beyond `horizonMs` from now: how a replay
    * reaches quiescence. Returns how many timers ran.
    */

@@ -5,7 +5,9 @@ import { basicScan, digest, ofType, push, replay, updateServiceCalls } from "./s
 
 const good = digest("web good");
 const bad = digest("web bad");
-const web = { name: "storefront", image: "web:prod" };
+/** Scenario tags are taken as given (as on AWS): a service is Gantry's only with this tag. */
+const MANAGED = { "gantry:managed": "true" };
+const web = { name: "storefront", image: "web:prod", tags: MANAGED };
 const images = [
   { repository: "web", digest: good, tags: ["prod"] },
   { repository: "web", digest: bad, tags: ["prod"] },
@@ -248,7 +250,7 @@ describe("self-healing App Runner (sandbox, real handlers, DynamoDB Local, emula
   it("a service a person paused is not resumed, even with autoResume", async () => {
     const effects = await replay(
       {
-        services: [{ ...web, tags: { "gantry:policy": "resumable" } }],
+        services: [{ ...web, tags: { ...MANAGED, "gantry:policy": "resumable" } }],
         events: [{ pause: { service: "storefront", by: "person" } }, { advanceSeconds: 3600 }],
       },
       { policies: { resumable: { autoResume: true } } },
@@ -261,7 +263,7 @@ describe("self-healing App Runner (sandbox, real handlers, DynamoDB Local, emula
   it("a service paused by automation is resumed where the policy says autoResume", async () => {
     const effects = await replay(
       {
-        services: [{ ...web, tags: { "gantry:policy": "resumable" } }],
+        services: [{ ...web, tags: { ...MANAGED, "gantry:policy": "resumable" } }],
         events: [{ pause: { service: "storefront", by: "automation" } }],
       },
       { policies: { resumable: { autoResume: true } } },

@@ -229,6 +229,7 @@ describe("the replay contract", () => {
         {
           name: "storefront",
           image: "web:prod",
+          tags: { "gantry:managed": "true" }, // scenario tags are taken as given
           faults: [{ op: "UPDATE_SERVICE", outcome: "fail-rollback" }],
         },
       ],

@@ -13,8 +13,13 @@ export function formatTimelineEntry(entry: TimelineEntry): string {
       [detail["action-type"], detail["scan-status"], detail["repository-name"], detail["image-tag"]]
         .filter(Boolean)
         .join(" ");
-    const routed = entry.rules.length ? `→ ${entry.rules.join(", ")}` : "(no rule matched)";
-    return `${time}  ${pad(entry.source, WIDTH.source)} ${pad("event", WIDTH.type)} ${entry.event["detail-type"]}: ${what} ${routed}`;
+    const routed = entry.elsewhere
+      ? `(${entry.event.account} ${entry.event.region}: not this sandbox's bus)`
+      : entry.rules.length
+        ? `→ ${entry.rules.join(", ")}`
+        : "(no rule matched)";
+    const late = entry.elsewhere ? "" : lateBy(entry);
+    return `${time}  ${pad(entry.source, WIDTH.source)} ${pad("event", WIDTH.type)} ${entry.event["detail-type"]}: ${what} ${routed}${late}`;
   }
   const effect = entry.effect;
   const digest = effect.digest ? ` ${shortDigest(effect.digest)}` : "";
@@ -22,6 +27,12 @@ export function formatTimelineEntry(entry: TimelineEntry): string {
   const reasons = why.length ? ` — ${why.join("; ")}` : "";
   const operation = effect.operationId ? ` [op ${effect.operationId.slice(0, 8)}]` : "";
   return `${time}  ${pad(entry.source, WIDTH.source)} ${pad(effect.type, WIDTH.type)} ${pad(effect.service ?? "-", WIDTH.service)}${digest} ${effect.message ?? ""}${operation}${reasons}`;
+}
+
+/** A replayed event older than the sandbox clock is delivered late; say when it happened. */
+function lateBy(entry: { at: Date; event: { time?: string } }): string {
+  const happened = Date.parse(entry.event.time ?? "");
+  return entry.at.getTime() - happened >= 1000 ? ` (event time ${entry.event.time}: delivered late)` : "";
 }
 
 export function shortDigest(digest: string): string {

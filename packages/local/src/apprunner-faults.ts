@@ -118,12 +118,12 @@ function isApiFault(fault: Pick<FaultSpec, "outcome">): boolean {
 }
 
 /** `UPDATE_SERVICE` → `UpdateService`; an API name stays as it is. */
-function apiNameOf(op: string): string {
+export function apiNameOf(op: string): string {
   return (OPERATION_TYPES as readonly string[]).includes(op) ? API_OF_OPERATION[op as OperationType] : op;
 }
 
 /** `UpdateService` → `UPDATE_SERVICE`; undefined for calls that start no operation. */
-function operationTypeOf(op: string): OperationType | undefined {
+export function operationTypeOf(op: string): OperationType | undefined {
   if ((OPERATION_TYPES as readonly string[]).includes(op)) return op as OperationType;
   return OPERATION_TYPES.find((type) => API_OF_OPERATION[type] === op);
 }

@@ -49,14 +49,30 @@ export interface SandboxOptions {
 /** One line of what happened: an event on the bus, or an effect a handler produced. */
 export type TimelineEntry =
   | { at: Date; source: string; effect: Effect; event?: undefined }
-  | { at: Date; source: string; event: EventBridgeEvent; rules: string[]; effect?: undefined };
+  | {
+      at: Date;
+      source: string;
+      event: EventBridgeEvent;
+      rules: string[];
+      /** From another account or region: the sandbox's default bus never received it. */
+      elsewhere?: true;
+      effect?: undefined;
+    };
 
 export interface SandboxService {
   name: string;
-  /** Tag form (`repo:tag`) or digest form; the registry is the sandbox account's ECR. */
+  /**
+   * Tag form (`repo:tag`) or digest form in the sandbox's ECR registry, or the full identifier
+   * `<account>.dkr.ecr.<region>.amazonaws.com/repo:tag` of that same registry.
+   */
   image: string;
   tags?: Record<string, string>;
   autoDeploy?: boolean;
+  /**
+   * Add `gantry:managed=true` to `tags` (default true: a test's service is Gantry's). Scenarios
+   * pass false: their tags are taken as given, and a service without the tag is unmanaged.
+   */
+  addManagedTag?: boolean;
 }
 
 export interface SandboxImage {
@@ -319,11 +335,15 @@ export class Sandbox {
   }
 
   #createInput(service: SandboxService) {
+    const tags = {
+      ...(service.addManagedTag === false ? {} : { "gantry:managed": "true" }),
+      ...service.tags,
+    };
     return {
       ServiceName: service.name,
       SourceConfiguration: {
         ImageRepository: {
-          ImageIdentifier: `${this.registry}/${service.image}`,
+          ImageIdentifier: this.#imageIdentifier(service.image),
           ImageRepositoryType: "ECR",
           ImageConfiguration: { Port: "8080" },
         },
@@ -333,11 +353,21 @@ export class Sandbox {
         },
       },
       HealthCheckConfiguration: { Protocol: "HTTP", Path: "/healthz" },
-      Tags: Object.entries({ "gantry:managed": "true", ...service.tags }).map(([Key, Value]) => ({
-        Key,
-        Value,
-      })),
+      Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
     };
+  }
+
+  /** `repo:tag` → `<registry>/repo:tag`; a full identifier must name this sandbox's registry. */
+  #imageIdentifier(image: string): string {
+    const slash = image.indexOf("/");
+    const host = slash < 0 ? "" : image.slice(0, slash);
+    if (!/[.:]/.test(host) && host !== "localhost") return `${this.registry}/${image}`;
+    if (host !== this.registry) {
+      throw new Error(
+        `image ${image} is not in this sandbox's registry ${this.registry}: start the sandbox in that account and region`,
+      );
+    }
+    return image;
   }
 
   /** The image lands in ECR (with its scan result ready for DescribeImageScanFindings). */
@@ -388,10 +418,57 @@ export class Sandbox {
       : inspectorScanEvent(common);
   }
 
+  /**
+   * PutEvents on the sandbox's default bus. An event the bus would never see (another account or
+   * region) or that no Gantry rule matches is recorded with an `ignore` effect that says why.
+   */
   publish(event: EventBridgeEvent): string[] {
-    const rules = this.bus.publish(event);
-    this.timeline.push({ at: this.clock.now(), source: event.source, event, rules });
+    const elsewhere = this.#elsewhere(event);
+    const rules = elsewhere ? [] : this.bus.publish(event);
+    this.timeline.push({
+      at: this.clock.now(),
+      source: event.source,
+      event,
+      rules,
+      ...(elsewhere ? { elsewhere: true as const } : {}),
+    });
+    const why =
+      elsewhere ??
+      (rules.length === 0
+        ? `no Gantry rule matches this ${event.source} "${event["detail-type"]}" event (gantry test-pattern <pattern.json> <event.json> shows why)`
+        : undefined);
+    if (why) {
+      const digest = (event.detail as Record<string, unknown> | undefined)?.["image-digest"];
+      this.timeline.push({
+        at: this.clock.now(),
+        source: "eventbridge",
+        effect: {
+          type: "ignore",
+          ...(typeof digest === "string" ? { digest } : {}),
+          reasons: [why],
+          message: elsewhere
+            ? "event from another account or region: not delivered"
+            : "no rule matched: not delivered",
+        },
+      });
+    }
     return rules;
+  }
+
+  /**
+   * An AWS service's events go to the default bus of the account and region they happened in
+   * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-events.html#eb-service-event), so an
+   * event from elsewhere would never reach Gantry's rules on AWS either.
+   */
+  #elsewhere(event: EventBridgeEvent): string | undefined {
+    const account = event.account !== this.accountId ? `account ${event.account}` : undefined;
+    const region = event.region !== this.region ? `region ${event.region}` : undefined;
+    if (!account && !region) return undefined;
+    return (
+      `${[account, region].filter(Boolean).join(", ")} is not the sandbox's: its default bus is account ${this.accountId} ` +
+      `in ${this.region}, and EventBridge delivers an AWS service's events only to the default bus of their own account and region ` +
+      `(to replay in another account or region, give a service the full image identifier <account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>)`
+    );
   }
 
   /**

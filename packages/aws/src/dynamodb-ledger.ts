@@ -95,11 +95,18 @@ export class DynamoDbLedger implements LedgerPort {
 
   async putScan(scan: ScanRecord): Promise<boolean> {
     try {
+      // Newest result wins: ISO-8601 times in one format compare correctly as strings.
       await this.#documents.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...scanKey(scan.repository, scan.digest), scan },
-          ConditionExpression: "attribute_not_exists(pk)",
+          Item: { ...scanKey(scan.repository, scan.digest), scannedAt: scan.scannedAt, scan },
+          ...(scan.scannedAt
+            ? {
+                ConditionExpression:
+                  "attribute_not_exists(pk) OR attribute_not_exists(scannedAt) OR scannedAt < :scannedAt",
+                ExpressionAttributeValues: { ":scannedAt": scan.scannedAt },
+              }
+            : { ConditionExpression: "attribute_not_exists(pk)" }),
         }),
       );
       return true;

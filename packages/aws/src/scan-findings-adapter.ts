@@ -54,11 +54,13 @@ export class ScanFindingsAdapter implements ScanFindingsPort {
       ) as SeverityCounts;
       // Enhanced scanning reports ACTIVE once Inspector has scanned the image.
       const succeeded = status === "COMPLETE" || status === "ACTIVE";
+      const completedAt = page.imageScanFindings?.imageScanCompletedAt;
       return {
         scanner: status === "ACTIVE" ? "enhanced" : "basic",
         scanStatus: status,
         succeeded,
         severityCounts,
+        ...(completedAt ? { scannedAt: completedAt.toISOString() } : {}),
       };
     } catch (error) {
       // No scan (yet), or the image or repository is gone: nothing to decide on; the timeout applies.

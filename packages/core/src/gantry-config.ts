@@ -63,6 +63,11 @@ const policy = z.object({
     .max(24 * 60)
     .default(30),
   autoResume: z.boolean().default(false),
+  /**
+   * A scan older than this is not deployed on as it is: the gate asks ECR for a newer result first
+   * (a digest promoted rc → prod weeks after its scan), and blocks when there is none.
+   */
+  maxScanAgeDays: z.number().int().min(1).max(365).default(30),
   retry: retry.default(DEFAULT_RETRY),
 });
 

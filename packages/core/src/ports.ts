@@ -76,8 +76,9 @@ export interface SchedulerPort {
 
 export interface ScanFindingsPort {
   /**
-   * Ask ECR directly for an image's scan result (the reconciler does, in case only the event was
-   * lost). Undefined while no scan has finished.
+   * Ask ECR directly for an image's newest scan result, with its complete severity counts and its
+   * completion time (`scannedAt`): the reconciler does when only the event was lost, the gate when
+   * the evidence it holds is stale or incomplete. Undefined while no scan has finished.
    */
   describeScan(input: { repository: string; digest: string }): Promise<ScanEvidence | undefined>;
   /** Finding ids for one image: ECR DescribeImageScanFindings (basic) or Inspector2 ListFindings. */
@@ -123,7 +124,10 @@ export interface LedgerPort {
   releasesByService(serviceArn: string): Promise<Release[]>;
   getSlot(serviceArn: string): Promise<ServiceSlot | undefined>;
   getScan(repository: string, digest: string): Promise<ScanRecord | undefined>;
-  /** Idempotent: the first scan recorded for an image wins. Returns false when one existed. */
+  /**
+   * Keeps the newest scan of an image (by `scannedAt`): a rescan with new findings replaces the
+   * stored one, a late or duplicate delivery of an older result does not. Returns whether it was stored.
+   */
   putScan(scan: ScanRecord): Promise<boolean>;
   /** All-or-nothing; throws LedgerConflictError when any condition fails. Journal entries are idempotent. */
   commit(writes: LedgerWrite[]): Promise<void>;

@@ -47,8 +47,8 @@ function emptySlot(serviceArn: string): ServiceSlot {
 export async function deployOrQueue(deps: GantryDeps, serviceArn: string, digest: string): Promise<Effect[]> {
   return withConflictRetry(async () => {
     const release = await deps.ledger.getRelease(serviceArn, digest);
-    if (!release || !DEPLOYABLE.has(release.state)) return [];
     const slot = (await deps.ledger.getSlot(serviceArn)) ?? emptySlot(serviceArn);
+    if (!release || !DEPLOYABLE.has(release.state)) return forgetWaiting(deps, slot, digest);
     // Its own claim: the claiming handler is calling UpdateService for it right now (a duplicate
     // event or a concurrent approval of the same digest). A dead claimer is the reconciler's job.
     if (slot.activeDigest === digest && slot.activeOperationId?.startsWith(CLAIM_PREFIX)) return [];
@@ -64,6 +64,19 @@ export async function deployOrQueue(deps: GantryDeps, serviceArn: string, digest
     // Running, not listed yet, or claimed by a handler about to call UpdateService: wait for it.
     return queue(deps, release, slot);
   });
+}
+
+/** A digest that may no longer deploy (blocked, superseded, gone) must not stay queued on the slot. */
+async function forgetWaiting(deps: GantryDeps, slot: ServiceSlot, digest: string): Promise<Effect[]> {
+  if (slot.waitingDigest !== digest) return [];
+  await deps.ledger.commit([
+    {
+      kind: "put-slot",
+      slot: { ...slot, waitingDigest: undefined, version: slot.version + 1 },
+      expectedVersion: slot.version,
+    },
+  ]);
+  return [];
 }
 
 /** Releases a newer push must not be replaced by: approved and on their way, or live. */

@@ -1,10 +1,11 @@
 import type { ImagePushed, ImageScanCompleted } from "../domain-events.ts";
 import type { Effect } from "../effects.ts";
 import { policyVersion } from "../gantry-config.ts";
-import { evaluateGate, needsFindingIds, type ScanEvidence } from "../gate.ts";
+import type { GatePolicy } from "../gantry-config.ts";
+import { evaluateGate, needsFindingIds, needsFreshEvidence, type ScanEvidence } from "../gate.ts";
 import { ecrRegistry } from "../image-ref.ts";
 import { currentTag, resolvePolicy, tracksRepository } from "../managed-services.ts";
-import type { GantryDeps, ManagedService } from "../ports.ts";
+import type { GantryDeps, LedgerWrite, ManagedService } from "../ports.ts";
 import type { Release, ScanRecord } from "../release.ts";
 import { followsTag } from "../tag-following.ts";
 import { withConflictRetry } from "./conflict-retry.ts";
@@ -120,7 +121,7 @@ async function createIfAbsent(deps: GantryDeps, release: Release, effect: Effect
   }
 }
 
-/** Scan finished (either order with the push): record it, then decide every waiting candidate. */
+/** Scan finished (either order with the push): record it, then decide every candidate it concerns. */
 export async function onImageScanned(deps: GantryDeps, event: ImageScanCompleted): Promise<Effect[]> {
   const record: ScanRecord = {
     repository: event.repositoryName,
@@ -131,9 +132,11 @@ export async function onImageScanned(deps: GantryDeps, event: ImageScanCompleted
     succeeded: event.succeeded,
     severityCounts: event.severityCounts,
     scannedAt: event.time.toISOString(),
+    ...(event.reportedTotal !== undefined ? { reportedTotal: event.reportedTotal } : {}),
     receivedAt: deps.clock.now().toISOString(),
   };
   await deps.ledger.putScan(record);
+  // The newest scan decides: a late delivery of an older result is judged by the newer one stored.
   const scan = (await deps.ledger.getScan(event.repositoryName, event.digest)) ?? record;
   const releases = (await deps.ledger.releasesByDigest(event.digest)).filter(
     (release) => release.repository === event.repositoryName,
@@ -147,7 +150,20 @@ export async function onImageScanned(deps: GantryDeps, event: ImageScanCompleted
   return effects;
 }
 
-/** Gate decision for one candidate, then deploy or block. Only `awaiting-scan` candidates are decided. */
+/**
+ * Decided releases that newer evidence judges again, unless a person chose them: approved and not
+ * yet deploying, or blocked (a rescan may clear what blocked them).
+ */
+const REJUDGED = new Set(["blocked", "waiting", "retrying"]);
+
+function isNewerScan(scan: ScanEvidence, than: ScanEvidence | undefined): boolean {
+  return scan.scannedAt !== undefined && (than?.scannedAt === undefined || scan.scannedAt > than.scannedAt);
+}
+
+/**
+ * Gate decision for one candidate, then deploy or block. A candidate awaiting its scan is decided;
+ * a decided one only again on newer evidence (a rescan found new findings, or cleared old ones).
+ */
 export async function decide(
   deps: GantryDeps,
   serviceArn: string,
@@ -156,23 +172,36 @@ export async function decide(
 ): Promise<Effect[]> {
   const decided = await withConflictRetry(async () => {
     const release = await deps.ledger.getRelease(serviceArn, digest);
-    if (release?.state !== "awaiting-scan") return undefined;
+    if (!release) return undefined;
+    const first = release.state === "awaiting-scan";
+    if (!first && (!REJUDGED.has(release.state) || release.override || !isNewerScan(scan, release.scan)))
+      return undefined;
     const policy = deps.config.policies[release.policyName];
     if (!policy) return undefined;
     const now = deps.clock.now();
-    let evidence: ScanEvidence = scan;
-    if (needsFindingIds(policy, scan, now)) {
+    let evidence = await freshEvidence(deps, release, policy, scan, now);
+    if (needsFindingIds(policy, evidence, now)) {
       evidence = {
-        ...scan,
+        ...evidence,
         findings: await deps.findings.listFindings({
           repository: release.repository,
           digest,
-          scanner: scan.scanner,
+          scanner: evidence.scanner,
         }),
       };
     }
     const decision = evaluateGate(policy, evidence, now);
     const blocked = decision.verdict === "block";
+    const changed = first || blocked !== (release.state === "blocked");
+    const state = blocked ? "blocked" : release.state === "blocked" ? "awaiting-scan" : release.state;
+    const updated: Release = {
+      ...release,
+      scan: { ...evidence },
+      decision: { ...decision, decidedAt: now.toISOString() },
+      state,
+      version: release.version + 1,
+    };
+    const writes: LedgerWrite[] = [{ kind: "update-release", release: updated, expectedVersion: release.version }];
     const effect: Effect = {
       type: blocked ? "block" : "allow",
       service: release.serviceName,
@@ -185,27 +214,61 @@ export async function decide(
       notes: decision.notes,
       policy: release.policyName,
       message: blocked
-        ? `blocked by policy ${release.policyName}`
+        ? `blocked by policy ${release.policyName}${first ? "" : " on a newer scan"}`
         : decision.violations.length
           ? `audit mode: allowed, but policy ${release.policyName} would have blocked it`
-          : `scan passed policy ${release.policyName}`,
+          : `scan passed policy ${release.policyName}${first ? "" : " on a newer scan"}`,
     };
-    const updated: Release = {
-      ...release,
-      scan: { ...evidence },
-      decision: { ...decision, decidedAt: now.toISOString() },
-      state: blocked ? "blocked" : "awaiting-scan",
-      version: release.version + 1,
-    };
-    await deps.ledger.commit([
-      { kind: "update-release", release: updated, expectedVersion: release.version },
-      journal(deps, release, effect, `decision#${digest}`),
-    ]);
-    return { effect, blocked };
+    if (changed) writes.push(journal(deps, release, effect, `decision#${digest}`));
+    if (blocked && release.state === "waiting") {
+      // It was queued behind a running operation: it must not deploy when that ends.
+      const slot = await deps.ledger.getSlot(serviceArn);
+      if (slot?.waitingDigest === digest) {
+        writes.push({
+          kind: "put-slot",
+          slot: { ...slot, waitingDigest: undefined, version: slot.version + 1 },
+          expectedVersion: slot.version,
+        });
+      }
+    }
+    await deps.ledger.commit(writes);
+    return { effect: changed ? effect : undefined, deploy: !blocked && state === "awaiting-scan" };
   });
   if (!decided) return [];
-  if (decided.blocked) return [decided.effect];
-  return [decided.effect, ...(await deployOrQueue(deps, serviceArn, digest))];
+  const effects = decided.effect ? [decided.effect] : [];
+  if (!decided.deploy) return effects;
+  return [...effects, ...(await deployOrQueue(deps, serviceArn, digest))];
+}
+
+/**
+ * The evidence the gate may decide on. A scan older than the policy's `maxScanAgeDays`, or one whose
+ * severity counts do not add up to its TOTAL, is checked against ECR's own answer first
+ * (DescribeImageScanFindings returns every severity's count and the completion time:
+ * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DescribeImageScanFindings.html).
+ * What ECR cannot improve is judged as it is, and the gate fails closed on it.
+ */
+async function freshEvidence(
+  deps: GantryDeps,
+  release: Release,
+  policy: GatePolicy,
+  scan: ScanEvidence,
+  now: Date,
+): Promise<ScanEvidence> {
+  if (!needsFreshEvidence(policy, scan, now)) return scan;
+  const answer = await deps.findings.describeScan({ repository: release.repository, digest: release.digest });
+  if (!answer?.succeeded) return scan;
+  const fresh: ScanEvidence = {
+    ...answer,
+    scannedAt: [answer.scannedAt, scan.scannedAt].filter((time) => time !== undefined).sort().at(-1),
+  };
+  await deps.ledger.putScan({
+    ...fresh,
+    repository: release.repository,
+    digest: release.digest,
+    tags: release.tags,
+    receivedAt: now.toISOString(),
+  });
+  return fresh;
 }
 
 /** `gantry approve`: a person deploys a blocked digest; who and why are recorded. */

@@ -56,8 +56,13 @@ export async function liftQuarantine(
     ]);
     return { effect, release: updated };
   });
+  // The newest evidence decides: a rescan since the rollback may have found (or cleared) findings.
+  const stored = await deps.ledger.getScan(lifted.release.repository, lifted.release.digest);
+  const recorded = lifted.release.scan;
   const scan =
-    lifted.release.scan ?? (await deps.ledger.getScan(lifted.release.repository, lifted.release.digest));
+    stored?.scannedAt && (!recorded?.scannedAt || stored.scannedAt > recorded.scannedAt)
+      ? stored
+      : (recorded ?? stored);
   const decided = scan ? await decide(deps, input.serviceArn, input.digest, scan) : [];
   return [lifted.effect, ...decided];
 }

@@ -59,7 +59,8 @@ export class InMemoryLedger implements LedgerPort {
   async putScan(scan: ScanRecord): Promise<boolean> {
     await this.beforeEach?.();
     const key = `${scan.repository}@${scan.digest}`;
-    if (this.#scans.has(key)) return false;
+    const stored = this.#scans.get(key);
+    if (stored && !(scan.scannedAt && (!stored.scannedAt || stored.scannedAt < scan.scannedAt))) return false;
     this.#scans.set(key, copyOf(scan));
     return true;
   }

@@ -58,8 +58,17 @@ export interface ServiceSpecSnapshot {
 }
 
 export interface LogsPort {
-  /** Lines of the service's deployment and application logs since `since`, oldest first (bounded). */
-  serviceLogs(input: { serviceName: string; serviceId: string; since: Date }): Promise<string[]>;
+  /**
+   * The newest lines of the service's deployment and application logs between `since` and `until`
+   * (default: now), oldest first, bounded and redacted. `until` = when the operation ended keeps the
+   * previous version's lines, still running after a rollback, out of a diagnosis made later.
+   */
+  serviceLogs(input: {
+    serviceName: string;
+    serviceId: string;
+    since: Date;
+    until?: Date;
+  }): Promise<string[]>;
 }
 
 /** A deploy attempt due later, scheduled durably (EventBridge Scheduler one-time schedule). */

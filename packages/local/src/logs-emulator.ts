@@ -10,9 +10,15 @@ interface FilterLogEventsInput {
   nextToken?: string;
 }
 
+/** https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_FilterLogEvents.html */
+const MAX_PAGE_EVENTS = 10_000;
+const MAX_PAGE_BYTES = 1024 * 1024;
+
 /**
  * The slice of CloudWatch Logs (awsJson1_1, `Logs_20140328.FilterLogEvents`) Gantry reads: the
- * deployment and application log groups App Runner writes for each service.
+ * deployment and application log groups App Runner writes for each service. Like the real API it
+ * returns events oldest first and pages by count and size, so reading only the first page of a
+ * long log gives its oldest lines.
  */
 export class LogsEmulator implements AwsJsonHandler {
   readonly targetPrefix = "Logs_20140328";
@@ -48,10 +54,17 @@ export class LogsEmulator implements AwsJsonHandler {
         event.timestamp <= (input.endTime ?? Number.MAX_SAFE_INTEGER),
     );
     const start = Number(input.nextToken ?? 0);
-    const limit = Math.min(input.limit ?? 10_000, 10_000);
-    const page = matching.slice(start, start + limit);
+    const limit = Math.min(input.limit ?? MAX_PAGE_EVENTS, MAX_PAGE_EVENTS);
+    // A page holds at most 10,000 events and 1 MB; a following page needs the nextToken.
+    let end = start;
+    let bytes = 0;
+    while (end < matching.length && end - start < limit) {
+      bytes += Buffer.byteLength(matching[end]?.message ?? "");
+      if (bytes > MAX_PAGE_BYTES && end > start) break;
+      end++;
+    }
     return {
-      events: page.map((event, index) => ({
+      events: matching.slice(start, end).map((event, index) => ({
         logStreamName: "events",
         timestamp: event.timestamp,
         ingestionTime: event.timestamp,
@@ -59,7 +72,7 @@ export class LogsEmulator implements AwsJsonHandler {
         eventId: String(start + index),
       })),
       searchedLogStreams: [],
-      ...(start + limit < matching.length ? { nextToken: String(start + limit) } : {}),
+      ...(end < matching.length ? { nextToken: String(end) } : {}),
     };
   }
 }

@@ -1,5 +1,5 @@
 import type { Effect } from "../effects.ts";
-import type { GantryDeps } from "../ports.ts";
+import type { GantryDeps, ManagedService } from "../ports.ts";
 import { onRetryDue, recoverStaleClaim } from "./deploy-slot.ts";
 import { expireScanTimeouts } from "./gated-deploy.ts";
 import { settleActiveOperation } from "./operation-events.ts";
@@ -13,39 +13,100 @@ const LOST_RETRY_GRACE_MS = 10 * 60_000;
  * For every managed service: settle operations whose events never came, recover CREATE_FAILED and
  * PAUSED services, report stuck operations, run retries whose schedule was lost; then decide
  * candidates whose scan event was lost (asking ECR directly) and block those past their timeout.
- * Idempotent with the event handlers.
+ * Idempotent with the event handlers. Each service is reconciled on its own: one that throws
+ * (AccessDenied, a bad spec) is reported and skipped, and the rest of the fleet is still reconciled.
  */
 export async function reconcile(deps: GantryDeps): Promise<Effect[]> {
   const services = await deps.appRunner.listManagedServices();
-  const effects: Effect[] = [];
+  const isolated = new Isolation(deps);
   const now = deps.clock.now().getTime();
   for (const service of services) {
-    effects.push(...(await recoverStaleClaim(deps, service.serviceArn)));
-    effects.push(...(await settleActiveOperation(deps, service.serviceArn)));
-    effects.push(...(await reportStuckOperation(deps, service)));
-    if (service.status === "CREATE_FAILED") effects.push(...(await recoverCreateFailed(deps, service)));
-    if (service.status === "PAUSED") effects.push(...(await handlePaused(deps, service)));
-    if (service.status === "RUNNING") effects.push(...(await completeRecovery(deps, service)));
-    for (const release of await deps.ledger.releasesByService(service.serviceArn)) {
-      if (release.state !== "retrying" || !release.nextAttemptAt) continue;
-      if (now - new Date(release.nextAttemptAt).getTime() < LOST_RETRY_GRACE_MS) continue;
-      const attempt = (release.attempts ?? 1) + 1;
-      effects.push(
-        ...(await onRetryDue(deps, {
-          kind: "redeploy",
-          serviceArn: service.serviceArn,
-          digest: release.digest,
-          attempt,
-        })),
-      );
+    await isolated.run(service, () => reconcileService(deps, service, now));
+  }
+  for (const service of services) {
+    await isolated.run(service, () =>
+      expireScanTimeouts(
+        deps,
+        (release) => deps.findings.describeScan({ repository: release.repository, digest: release.digest }),
+        [service.serviceArn],
+      ),
+    );
+  }
+  return isolated.effects();
+}
+
+async function reconcileService(deps: GantryDeps, service: ManagedService, now: number): Promise<Effect[]> {
+  const effects: Effect[] = [];
+  effects.push(...(await recoverStaleClaim(deps, service.serviceArn)));
+  effects.push(...(await settleActiveOperation(deps, service.serviceArn)));
+  effects.push(...(await reportStuckOperation(deps, service)));
+  if (service.status === "CREATE_FAILED") effects.push(...(await recoverCreateFailed(deps, service)));
+  if (service.status === "PAUSED") effects.push(...(await handlePaused(deps, service)));
+  if (service.status === "RUNNING") effects.push(...(await completeRecovery(deps, service)));
+  for (const release of await deps.ledger.releasesByService(service.serviceArn)) {
+    if (release.state !== "retrying" || !release.nextAttemptAt) continue;
+    if (now - new Date(release.nextAttemptAt).getTime() < LOST_RETRY_GRACE_MS) continue;
+    const attempt = (release.attempts ?? 1) + 1;
+    effects.push(
+      ...(await onRetryDue(deps, {
+        kind: "redeploy",
+        serviceArn: service.serviceArn,
+        digest: release.digest,
+        attempt,
+      })),
+    );
+  }
+  return effects;
+}
+
+/**
+ * Runs one service's reconciliation at a time and keeps going past failures. A failure nobody can
+ * wait out (permissions, a bad spec, a bug) becomes an `error` effect for that service; transient
+ * ones (throttling, 5xx) are counted into one warning, as the next run tries them again.
+ */
+class Isolation {
+  readonly #effects: Effect[] = [];
+  readonly #transient = new Map<string, string>();
+
+  constructor(private readonly deps: GantryDeps) {}
+
+  async run(service: ManagedService, work: () => Promise<Effect[]>): Promise<void> {
+    try {
+      this.#effects.push(...(await work()));
+    } catch (error) {
+      const reason = describeError(error);
+      if (this.deps.isTransient(error)) {
+        this.#transient.set(service.serviceName, reason);
+        return;
+      }
+      this.#effects.push({
+        type: "error",
+        level: "failure",
+        service: service.serviceName,
+        serviceArn: service.serviceArn,
+        reasons: [reason],
+        message: "the reconciler could not check this service; the rest of the fleet was reconciled",
+      });
     }
   }
-  effects.push(
-    ...(await expireScanTimeouts(
-      deps,
-      (release) => deps.findings.describeScan({ repository: release.repository, digest: release.digest }),
-      services.map((service) => service.serviceArn),
-    )),
-  );
-  return effects;
+
+  effects(): Effect[] {
+    if (this.#transient.size === 0) return this.#effects;
+    const names = [...this.#transient.keys()];
+    return [
+      ...this.#effects,
+      {
+        type: "error",
+        level: "warning",
+        reasons: [...new Set(this.#transient.values())].slice(0, 5),
+        message: `${names.length} service(s) skipped on a transient error, tried again on the next run: ${names.slice(0, 10).join(", ")}${names.length > 10 ? ", …" : ""}`,
+      },
+    ];
+  }
+}
+
+function describeError(error: unknown): string {
+  const name = (error as Error)?.name ?? "Error";
+  const message = (error as Error)?.message ?? String(error);
+  return `${name}: ${message}`.slice(0, 500);
 }

@@ -1,5 +1,6 @@
 import type { Effect } from "../effects.ts";
 import { imageIdentifierByDigest } from "../image-ref.ts";
+import { isManaged, TAG_MANAGED } from "../managed-services.ts";
 import type { GantryDeps, JournalEntry, LedgerWrite, RetryJob } from "../ports.ts";
 import { type Release, type ServiceSlot, TERMINAL_STATES } from "../release.ts";
 import { withConflictRetry } from "./conflict-retry.ts";
@@ -66,16 +67,22 @@ export async function deployOrQueue(deps: GantryDeps, serviceArn: string, digest
   });
 }
 
-/** A digest that may no longer deploy (blocked, superseded, gone) must not stay queued on the slot. */
-async function forgetWaiting(deps: GantryDeps, slot: ServiceSlot, digest: string): Promise<Effect[]> {
-  if (slot.waitingDigest !== digest) return [];
-  await deps.ledger.commit([
+/** The slot write that takes `digest` off the waiting place, if it holds it. */
+export function unqueue(slot: ServiceSlot | undefined, digest: string): LedgerWrite[] {
+  if (!slot || slot.waitingDigest !== digest) return [];
+  return [
     {
       kind: "put-slot",
       slot: { ...slot, waitingDigest: undefined, version: slot.version + 1 },
       expectedVersion: slot.version,
     },
-  ]);
+  ];
+}
+
+/** A digest that may no longer deploy (blocked, superseded, gone) must not stay queued on the slot. */
+async function forgetWaiting(deps: GantryDeps, slot: ServiceSlot, digest: string): Promise<Effect[]> {
+  const writes = unqueue(slot, digest);
+  if (writes.length > 0) await deps.ledger.commit(writes);
   return [];
 }
 
@@ -135,15 +142,7 @@ async function supersedeByNewer(
     },
     journal(deps, release, effect, `supersede#${release.digest}`),
     // It may have been waiting: the slot must not drain it later.
-    ...(slot.waitingDigest === release.digest
-      ? [
-          {
-            kind: "put-slot" as const,
-            slot: { ...slot, waitingDigest: undefined, version: slot.version + 1 },
-            expectedVersion: slot.version,
-          },
-        ]
-      : []),
+    ...unqueue(slot, release.digest),
   ]);
   return [effect];
 }
@@ -206,6 +205,10 @@ async function queue(deps: GantryDeps, release: Release, slot: ServiceSlot): Pro
 }
 
 async function start(deps: GantryDeps, release: Release, slot: ServiceSlot): Promise<Effect[]> {
+  // The opt-in is read again right before every deploy (queued, retried, approved): a team that
+  // untagged its service while a digest waited has taken it back. IAM enforces the same tag.
+  const service = await deps.appRunner.describeService(release.serviceArn);
+  if (!isManaged(service.tags)) return refuseUnmanaged(deps, release, slot);
   // Claim the slot first so two handlers cannot both call UpdateService for the same service.
   const claim = `${CLAIM_PREFIX}${release.digest}`;
   await deps.ledger.commit([
@@ -254,6 +257,35 @@ async function start(deps: GantryDeps, release: Release, slot: ServiceSlot): Pro
   }
 
   return recordDeploy(deps, release, operationId, attempt, deployReasons(release));
+}
+
+async function refuseUnmanaged(deps: GantryDeps, release: Release, slot: ServiceSlot): Promise<Effect[]> {
+  const reason = `${release.serviceName} is no longer tagged ${TAG_MANAGED}=true: Gantry does not deploy to it`;
+  const effect: Effect = {
+    type: "notify",
+    level: "warning",
+    service: release.serviceName,
+    serviceArn: release.serviceArn,
+    digest: release.digest,
+    reasons: [reason],
+    message: `${release.digest} was not deployed: the service left Gantry's management`,
+  };
+  await deps.ledger.commit([
+    {
+      kind: "update-release",
+      release: {
+        ...release,
+        state: "failed",
+        nextAttemptAt: undefined,
+        failure: { cause: "unmanaged", summary: reason, evidence: [] },
+        version: release.version + 1,
+      },
+      expectedVersion: release.version,
+    },
+    journal(deps, release, effect, `unmanaged#${release.digest}`),
+    ...unqueue(slot, release.digest),
+  ]);
+  return [effect];
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { ImagePushed, ImageScanCompleted } from "../domain-events.ts";
 import type { Effect } from "../effects.ts";
-import { policyVersion } from "../gantry-config.ts";
 import type { GatePolicy } from "../gantry-config.ts";
+import { policyVersion } from "../gantry-config.ts";
 import { evaluateGate, needsFindingIds, needsFreshEvidence, type ScanEvidence } from "../gate.ts";
 import { ecrRegistry } from "../image-ref.ts";
 import { currentTag, resolvePolicy, tracksRepository } from "../managed-services.ts";
@@ -9,7 +9,7 @@ import type { GantryDeps, LedgerWrite, ManagedService } from "../ports.ts";
 import type { Release, ScanRecord } from "../release.ts";
 import { followsTag } from "../tag-following.ts";
 import { withConflictRetry } from "./conflict-retry.ts";
-import { deployOrQueue, journal } from "./deploy-slot.ts";
+import { deployOrQueue, journal, unqueue } from "./deploy-slot.ts";
 
 /**
  * ECR push → one release candidate per managed service that tracks the repository and follows the
@@ -201,7 +201,9 @@ export async function decide(
       state,
       version: release.version + 1,
     };
-    const writes: LedgerWrite[] = [{ kind: "update-release", release: updated, expectedVersion: release.version }];
+    const writes: LedgerWrite[] = [
+      { kind: "update-release", release: updated, expectedVersion: release.version },
+    ];
     const effect: Effect = {
       type: blocked ? "block" : "allow",
       service: release.serviceName,
@@ -220,17 +222,9 @@ export async function decide(
           : `scan passed policy ${release.policyName}${first ? "" : " on a newer scan"}`,
     };
     if (changed) writes.push(journal(deps, release, effect, `decision#${digest}`));
-    if (blocked && release.state === "waiting") {
-      // It was queued behind a running operation: it must not deploy when that ends.
-      const slot = await deps.ledger.getSlot(serviceArn);
-      if (slot?.waitingDigest === digest) {
-        writes.push({
-          kind: "put-slot",
-          slot: { ...slot, waitingDigest: undefined, version: slot.version + 1 },
-          expectedVersion: slot.version,
-        });
-      }
-    }
+    // It was queued behind a running operation: it must not deploy when that ends.
+    if (blocked && release.state === "waiting")
+      writes.push(...unqueue(await deps.ledger.getSlot(serviceArn), digest));
     await deps.ledger.commit(writes);
     return { effect: changed ? effect : undefined, deploy: !blocked && state === "awaiting-scan" };
   });
@@ -259,7 +253,10 @@ async function freshEvidence(
   if (!answer?.succeeded) return scan;
   const fresh: ScanEvidence = {
     ...answer,
-    scannedAt: [answer.scannedAt, scan.scannedAt].filter((time) => time !== undefined).sort().at(-1),
+    scannedAt: [answer.scannedAt, scan.scannedAt]
+      .filter((time) => time !== undefined)
+      .sort()
+      .at(-1),
   };
   await deps.ledger.putScan({
     ...fresh,

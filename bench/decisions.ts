@@ -43,6 +43,8 @@ export interface DecisionsResult {
   scanEventToDecision: DecisionStats;
   /** Log tail of a failed deploy → cause (bounded, redacted), as deploy-outcome.ts does. */
   failureDiagnosis?: DecisionStats;
+  /** The same on hostile tails: 1 MB lines shaped to make naive patterns backtrack (bounded first). */
+  hostileLogTail?: DecisionStats;
   /** A failed attempt → retry with full-jitter backoff, or give up (per policy budgets). */
   retryPlan?: DecisionStats;
   notMeasured?: string;
@@ -179,6 +181,35 @@ function failureLogs(random: () => number, count: number): string[][] {
   );
 }
 
+/**
+ * Tails with 1 MB lines an app could print, each shaped against one kind of pattern (long scheme-like
+ * runs, many word starts, an endless quoted value, repeated query keys, blanks after a scheme, an
+ * unterminated PEM block), among ordinary lines. Each line is cut to MAX_LINE_CHARS before any regex.
+ */
+function hostileLogs(random: () => number, count: number): string[][] {
+  const megabyte = 1_000_000;
+  const shapes = [
+    "a".repeat(megabyte),
+    "a.".repeat(megabyte / 2),
+    `password="${"\\x".repeat(megabyte / 2)}`,
+    `?${"?token".repeat(megabyte / 6)}`,
+    `Bearer ${" ".repeat(megabyte)}!`,
+    `-----BEGIN PRIVATE KEY-----${"A".repeat(megabyte)}`,
+  ];
+  return Array.from({ length: count }, () => {
+    const tail = Array.from(
+      { length: 20 },
+      () => LOG_LINES[Math.floor(random() * LOG_LINES.length)] as string,
+    );
+    tail.splice(
+      Math.floor(random() * tail.length),
+      0,
+      shapes[Math.floor(random() * shapes.length)] as string,
+    );
+    return tail;
+  });
+}
+
 /** Releases that just failed: attempts and API errors spread over and past the default budgets. */
 function failedReleases(random: () => number, count: number, config: GantryConfig): Release[] {
   const policyNames = Object.keys(config.policies);
@@ -203,9 +234,15 @@ function failedReleases(random: () => number, count: number, config: GantryConfi
  * Throughput over a fixed wall time, then latency decision by decision. `sink` keeps the JIT from
  * discarding work whose result nobody reads.
  */
-function measure(inputs: number, decide: (index: number) => number, seconds: number): DecisionStats {
+function measure(
+  inputs: number,
+  decide: (index: number) => number,
+  seconds: number,
+  /** Slow decisions (hundreds of µs) warm up and sample less so a run stays short. */
+  { warmup = 20_000, minSamples = 20_000 } = {},
+): DecisionStats {
   let sink = 0;
-  for (let index = 0; index < 20_000; index++) sink += decide(index % inputs);
+  for (let index = 0; index < warmup; index++) sink += decide(index % inputs);
 
   let count = 0;
   const started = performance.now();
@@ -216,7 +253,7 @@ function measure(inputs: number, decide: (index: number) => number, seconds: num
   }
   const elapsed = (performance.now() - started) / 1000;
 
-  const samples = Math.min(200_000, Math.max(20_000, count));
+  const samples = Math.min(200_000, Math.max(minSamples, count));
   const latencies = new Float64Array(samples);
   for (let index = 0; index < samples; index++) {
     const before = process.hrtime.bigint();
@@ -306,6 +343,17 @@ export async function runDecisions(options: {
     `  failure diagnosis: ${failureDiagnosis.decisionsPerSecond.toLocaleString("en")} decisions/s, p99 ${failureDiagnosis.p99Us} µs`,
   );
 
+  const hostile = hostileLogs(random, 60);
+  const hostileLogTail = measure(
+    hostile.length,
+    (index) => diagnoseFailure(hostile[index] as string[]).evidence.length,
+    seconds,
+    { warmup: 200, minSamples: 2_000 },
+  );
+  options.log(
+    `  hostile log tail (a 1 MB line): ${hostileLogTail.decisionsPerSecond.toLocaleString("en")} decisions/s, p99 ${hostileLogTail.p99Us} µs`,
+  );
+
   // planRetry reads only the config, the clock and the random source from its dependencies.
   const retryConfig = parseGantryConfig({
     policies: {
@@ -341,6 +389,7 @@ export async function runDecisions(options: {
     tagFollowing,
     scanEventToDecision,
     failureDiagnosis,
+    hostileLogTail,
     retryPlan,
   };
 }

@@ -143,6 +143,9 @@ export function renderReport(results: BenchResults): string {
           ...(r.failureDiagnosis
             ? [row("failed deploy's log tail → cause (`diagnoseFailure`)", r.failureDiagnosis)]
             : []),
+          ...(r.hostileLogTail
+            ? [row("the same, a 1 MB pathological line in the tail (cut before any regex)", r.hostileLogTail)]
+            : []),
           ...(r.retryPlan ? [row("failed attempt → retry or give up (`planRetry`)", r.retryPlan)] : []),
         ],
       ),

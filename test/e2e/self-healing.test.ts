@@ -253,7 +253,10 @@ describe("self-healing App Runner (sandbox, real handlers, DynamoDB Local, emula
         services: [{ ...web, tags: { ...MANAGED, "gantry:policy": "resumable" } }],
         events: [{ pause: { service: "storefront", by: "person" } }, { advanceSeconds: 3600 }],
       },
-      { policies: { resumable: { autoResume: true } } },
+      {
+        automationPrincipals: ["arn:aws:sts::*:assumed-role/nightly-scaler/*"],
+        policies: { resumable: { autoResume: true } },
+      },
       (sandbox) => expect(sandbox.appRunner.snapshot().services[0]?.service.Status).toBe("PAUSED"),
     );
     expect(ofType(effects, "resume")).toEqual([]);
@@ -266,7 +269,10 @@ describe("self-healing App Runner (sandbox, real handlers, DynamoDB Local, emula
         services: [{ ...web, tags: { ...MANAGED, "gantry:policy": "resumable" } }],
         events: [{ pause: { service: "storefront", by: "automation" } }],
       },
-      { policies: { resumable: { autoResume: true } } },
+      {
+        automationPrincipals: ["arn:aws:sts::*:assumed-role/nightly-scaler/*"],
+        policies: { resumable: { autoResume: true } },
+      },
       (sandbox) => expect(sandbox.appRunner.snapshot().services[0]?.service.Status).toBe("RUNNING"),
     );
     expect(ofType(effects, "resume")[0]).toMatchObject({

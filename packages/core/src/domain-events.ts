@@ -1,3 +1,5 @@
+import type { PauserIdentity } from "./pause-attribution.ts";
+
 /**
  * What the outside world tells Gantry, in Gantry's own words. `packages/events` maps the AWS wire
  * formats (EventBridge events) onto these; nothing here knows about JSON field spellings.
@@ -89,8 +91,8 @@ export type DomainEvent =
 export interface AppRunnerPauseCalled extends EventEnvelope {
   kind: "apprunner-pause-called";
   serviceArn: string;
-  /** The caller's ARN (user, role session, SSO session). */
+  /** The caller's ARN (user, role session, SSO session), or its identity type when it has none. */
   actor: string;
-  /** A person (IAM user, root, SSO/console session) rather than automation. */
-  person: boolean;
+  /** Who called, as CloudTrail records it: the core decides person or automation (pause-attribution.ts). */
+  identity: PauserIdentity;
 }

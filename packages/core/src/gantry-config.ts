@@ -90,6 +90,13 @@ export const gantryConfigSchema = z
       .default({}),
     /** Switch App Runner auto-deploy off when a managed service has it on (it bypasses the gate). */
     fixAutoDeployDrift: z.boolean().default(true),
+    /**
+     * Callers whose PauseService `autoResume` may undo: ARN patterns with `*`, e.g.
+     * `arn:aws:sts::*:assumed-role/nightly-scaler/*`. Any other caller counts as a person.
+     */
+    automationPrincipals: z
+      .array(z.string().regex(/^arn:[^:\s]*:(iam|sts)::[^\s]*$/, "an IAM or STS ARN pattern (`*` allowed)"))
+      .default([]),
   })
   .strict()
   .transform((config) => ({

@@ -3,6 +3,7 @@ import type { Clock } from "./clock.ts";
 import type { Effect } from "./effects.ts";
 import type { GantryConfig } from "./gantry-config.ts";
 import type { Finding, ScanEvidence } from "./gate.ts";
+import type { PauserIdentity } from "./pause-attribution.ts";
 import type { Release, ScanRecord, ServiceSlot } from "./release.ts";
 
 /** What Gantry needs to know about an App Runner service (adapter-neutral). */
@@ -162,12 +163,24 @@ export interface ServiceRecord {
     newServiceUrl?: string;
     spec?: ServiceSpecSnapshot;
     startedAt: string;
+    /** When a handler claimed the CreateService call (phase creating, no new ARN yet). */
+    createClaimedAt?: string;
   };
   /**
-   * The service's last pause: when Gantry saw it PAUSED, and who called PauseService (from
-   * CloudTrail, which may arrive minutes after the status event).
+   * The service's current or last pause (see use-cases/pause.ts): when Gantry saw it PAUSED, when
+   * it saw it running again, and the newest PauseService call CloudTrail reported (which may arrive
+   * minutes before or after the status event).
    */
-  pause?: { seenAt?: string; actor?: string; person?: boolean; calledAt?: string; resumedAt?: string };
+  pause?: {
+    seenAt?: string;
+    /** The earliest a call may have started this pause: the previous pause's end. */
+    since?: string;
+    endedAt?: string;
+    resumedAt?: string;
+    lastCall?: { actor: string; identity: PauserIdentity; calledAt: string };
+    /** This pause was reported as paused by nobody known (reported once). */
+    unknownReported?: boolean;
+  };
   version: number;
 }
 

@@ -28,20 +28,6 @@ export const appRunnerPauseCallSchema = z.object({
   }),
 });
 
-/**
- * People pause from the console or CLI as IAM users, root, or IAM Identity Center (SSO) sessions;
- * automation runs as other assumed roles or through an AWS service.
- */
-export function isPerson(identity: {
-  type: string;
-  arn?: string | undefined;
-  invokedBy?: string | undefined;
-}): boolean {
-  if (identity.invokedBy) return false;
-  if (identity.type === "IAMUser" || identity.type === "Root") return true;
-  return identity.type === "AssumedRole" && /:assumed-role\/AWSReservedSSO_/.test(identity.arn ?? "");
-}
-
 export function parseAppRunnerPauseCall(raw: unknown): AppRunnerPauseCalled {
   const event = validate(appRunnerPauseCallSchema, raw);
   const identity = event.detail.userIdentity;
@@ -50,6 +36,11 @@ export function parseAppRunnerPauseCall(raw: unknown): AppRunnerPauseCalled {
     ...envelope(event),
     serviceArn: event.detail.requestParameters.serviceArn,
     actor: identity.arn ?? identity.principalId ?? identity.type,
-    person: isPerson(identity),
+    // Person or automation is the core's call, under the config's automationPrincipals.
+    identity: {
+      type: identity.type,
+      ...(identity.arn ? { arn: identity.arn } : {}),
+      ...(identity.invokedBy ? { invokedBy: identity.invokedBy } : {}),
+    },
   };
 }

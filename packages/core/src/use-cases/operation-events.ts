@@ -3,7 +3,8 @@ import type { Effect } from "../effects.ts";
 import { isManaged } from "../managed-services.ts";
 import type { GantryDeps } from "../ports.ts";
 import { deployOrQueue, settleOperation } from "./deploy-slot.ts";
-import { completeRecovery, continueRecreate, handlePaused, recoverCreateFailed } from "./recovery.ts";
+import { handlePaused } from "./pause.ts";
+import { completeRecovery, continueRecreate, recoverCreateFailed } from "./recovery.ts";
 
 const ENDED = new Set(["SUCCEEDED", "FAILED", "ROLLBACK_SUCCEEDED", "ROLLBACK_FAILED"]);
 
@@ -47,7 +48,8 @@ async function onStatus(deps: GantryDeps, event: AppRunnerServiceStatusChanged):
     case "PAUSED":
       return handlePaused(deps, service);
     case "RUNNING":
-      return completeRecovery(deps, service);
+      // Running again ends a pause, so the next pause is judged on its own caller.
+      return [...(await handlePaused(deps, service)), ...(await completeRecovery(deps, service))];
     default:
       return [];
   }

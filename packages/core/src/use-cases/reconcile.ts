@@ -3,7 +3,8 @@ import type { GantryDeps, ManagedService } from "../ports.ts";
 import { onRetryDue, recoverStaleClaim } from "./deploy-slot.ts";
 import { expireScanTimeouts } from "./gated-deploy.ts";
 import { settleActiveOperation } from "./operation-events.ts";
-import { completeRecovery, handlePaused, recoverCreateFailed, reportStuckOperation } from "./recovery.ts";
+import { handlePaused } from "./pause.ts";
+import { completeRecovery, recoverCreateFailed, reportStuckOperation } from "./recovery.ts";
 
 /** A scheduled retry that has not run this long after its time was lost: run it from here. */
 const LOST_RETRY_GRACE_MS = 10 * 60_000;
@@ -41,7 +42,8 @@ async function reconcileService(deps: GantryDeps, service: ManagedService, now: 
   effects.push(...(await settleActiveOperation(deps, service.serviceArn)));
   effects.push(...(await reportStuckOperation(deps, service)));
   if (service.status === "CREATE_FAILED") effects.push(...(await recoverCreateFailed(deps, service)));
-  if (service.status === "PAUSED") effects.push(...(await handlePaused(deps, service)));
+  if (service.status === "PAUSED" || service.status === "RUNNING")
+    effects.push(...(await handlePaused(deps, service)));
   if (service.status === "RUNNING") effects.push(...(await completeRecovery(deps, service)));
   for (const release of await deps.ledger.releasesByService(service.serviceArn)) {
     if (release.state !== "retrying" || !release.nextAttemptAt) continue;

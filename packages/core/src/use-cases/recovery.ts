@@ -1,13 +1,9 @@
-import type { AppRunnerPauseCalled } from "../domain-events.ts";
 import type { Effect } from "../effects.ts";
-import { resolvePolicy } from "../managed-services.ts";
 import type { GantryDeps, ManagedService, ServiceRecord, ServiceSpecSnapshot } from "../ports.ts";
 import { withConflictRetry } from "./conflict-retry.ts";
 
 /** Rebuild once, then recreate; three tries in all, never a loop. */
 export const MAX_RECOVERY_ATTEMPTS = 3;
-/** CloudTrail delivers PauseService records minutes after App Runner's status event. */
-export const PAUSE_GRACE_MS = 15 * 60_000;
 /** An operation running longer than this is reported (once) as stuck. */
 export const STUCK_OPERATION_MS = 45 * 60_000;
 
@@ -15,7 +11,8 @@ const RUNNING_OPERATION = new Set(["PENDING", "IN_PROGRESS", "ROLLBACK_IN_PROGRE
 
 type Recovery = NonNullable<ServiceRecord["recovery"]>;
 
-async function updateRecord(
+/** Changes a service's record under its version (conflicts are retried on a fresh read). */
+export async function updateServiceRecord(
   deps: GantryDeps,
   service: { serviceName: string; serviceArn: string },
   change: (record: ServiceRecord) => ServiceRecord,
@@ -63,7 +60,7 @@ export async function recoverCreateFailed(deps: GantryDeps, service: ManagedServ
       ? deps.clock.now().toISOString()
       : (recovery?.startedAt ?? deps.clock.now().toISOString());
   if (attempts >= MAX_RECOVERY_ATTEMPTS) {
-    await updateRecord(deps, service, (current) => ({
+    await updateServiceRecord(deps, service, (current) => ({
       ...current,
       recovery: { ...(current.recovery as Recovery), phase: "gave-up" },
     }));
@@ -83,7 +80,7 @@ export async function recoverCreateFailed(deps: GantryDeps, service: ManagedServ
   if (attempts === 0) {
     try {
       const { operationId } = await deps.appRunner.rebuildService(service.serviceArn, spec);
-      await updateRecord(deps, service, (current) => ({
+      await updateServiceRecord(deps, service, (current) => ({
         ...current,
         serviceArn: service.serviceArn,
         recovery: { phase: "rebuilding", attempts: 1, operationId, spec, startedAt },
@@ -116,7 +113,7 @@ async function recreate(
   reasons: string[],
 ): Promise<Effect[]> {
   const { operationId } = await deps.appRunner.deleteService(service.serviceArn);
-  await updateRecord(deps, service, (current) => ({
+  await updateServiceRecord(deps, service, (current) => ({
     ...current,
     recovery: {
       phase: "deleting",
@@ -150,7 +147,7 @@ export async function continueRecreate(
   const recovery = record?.recovery;
   if (recovery?.phase !== "deleting" || recovery.oldServiceArn !== deletedArn || !recovery.spec) return [];
   const created = await deps.appRunner.createService(recovery.spec);
-  await updateRecord(deps, { serviceName, serviceArn: created.serviceArn }, (current) => ({
+  await updateServiceRecord(deps, { serviceName, serviceArn: created.serviceArn }, (current) => ({
     ...current,
     serviceArn: created.serviceArn,
     recovery: {
@@ -184,7 +181,7 @@ export async function completeRecovery(deps: GantryDeps, service: ManagedService
   const record = await deps.ledger.getServiceRecord(service.serviceName);
   const recovery = record?.recovery;
   if (!recovery || (recovery.phase !== "rebuilding" && recovery.phase !== "creating")) return [];
-  await updateRecord(deps, service, (current) => ({
+  await updateServiceRecord(deps, service, (current) => ({
     ...current,
     recovery: { ...(current.recovery as Recovery), phase: "recovered" },
   }));
@@ -196,65 +193,6 @@ export async function completeRecovery(deps: GantryDeps, service: ManagedService
       ...(recovery.operationId ? { operationId: recovery.operationId } : {}),
       reasons: recovery.newServiceArn ? [`now ${recovery.newServiceArn}`] : [],
       message: `recovered from CREATE_FAILED by ${recovery.phase === "rebuilding" ? "rebuild" : "recreate"}`,
-    },
-  ];
-}
-
-/** CloudTrail says who called PauseService: a person's pause is never undone by Gantry. */
-export async function recordPauseCall(deps: GantryDeps, event: AppRunnerPauseCalled): Promise<Effect[]> {
-  const service = await deps.appRunner.describeService(event.serviceArn);
-  await updateRecord(deps, service, (current) => ({
-    ...current,
-    pause: { ...current.pause, actor: event.actor, person: event.person, calledAt: event.time.toISOString() },
-  }));
-  return [];
-}
-
-/**
- * A PAUSED service is resumed only where its policy says `autoResume` and no person paused it.
- * The status event arrives before CloudTrail's record of the caller, so the decision waits for the
- * reconciler after PAUSE_GRACE_MS.
- */
-export async function handlePaused(deps: GantryDeps, service: ManagedService): Promise<Effect[]> {
-  if (service.status !== "PAUSED") return [];
-  const now = deps.clock.now();
-  const record = await deps.ledger.getServiceRecord(service.serviceName);
-  const pause = record?.pause;
-  const resolution = resolvePolicy(deps.config, service);
-  const autoResume = resolution.ok && resolution.policy.autoResume;
-  if (!pause?.seenAt || (pause.resumedAt && pause.resumedAt >= pause.seenAt)) {
-    await updateRecord(deps, service, (current) => ({
-      ...current,
-      pause: { ...current.pause, seenAt: now.toISOString(), resumedAt: undefined },
-    }));
-    return [
-      {
-        type: "paused",
-        ...ref(service),
-        level: "info",
-        reasons: autoResume ? [] : ["policy does not auto-resume"],
-        message: autoResume
-          ? "paused; resumes automatically unless a person paused it"
-          : "paused; left paused",
-      },
-    ];
-  }
-  if (!autoResume || pause.person) return [];
-  if (now.getTime() - new Date(pause.seenAt).getTime() < PAUSE_GRACE_MS) return [];
-  const operations = await deps.appRunner.listOperations(service.serviceArn);
-  if (operations.some((operation) => RUNNING_OPERATION.has(operation.status))) return [];
-  const { operationId } = await deps.appRunner.resumeService(service.serviceArn);
-  await updateRecord(deps, service, (current) => ({
-    ...current,
-    pause: { ...current.pause, resumedAt: now.toISOString() },
-  }));
-  return [
-    {
-      type: "resume",
-      ...ref(service),
-      operationId,
-      reasons: [pause.actor ? `paused by ${pause.actor} (automation)` : "no person recorded as pausing it"],
-      message: "resumed (policy autoResume)",
     },
   ];
 }

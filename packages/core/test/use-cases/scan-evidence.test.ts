@@ -37,7 +37,10 @@ function operationEnded(h: CoreHarness, serviceArn: string) {
 /** v1 is deploying, so the digest under test is approved and waits for the slot. */
 async function withDeployRunning(h: CoreHarness & { serviceArn: string }) {
   const running = digestOf("running");
-  await onImagePushed(h.deps, pushed({ repository: "web", digest: running, tag: "prod", time: h.clock.now() }));
+  await onImagePushed(
+    h.deps,
+    pushed({ repository: "web", digest: running, tag: "prod", time: h.clock.now() }),
+  );
   await onImageScanned(h.deps, scanned({ repository: "web", digest: running, time: h.clock.now() }));
   expect(h.appRunner.runningOperation(h.serviceArn)).toBeDefined();
 }
@@ -47,7 +50,10 @@ describe("fresh scan wins", () => {
     const h = setup();
     await withDeployRunning(h);
     const digest = digestOf("v2");
-    await onImagePushed(h.deps, pushed({ repository: "web", digest, tag: "prod", time: h.clock.advance(MINUTE) }));
+    await onImagePushed(
+      h.deps,
+      pushed({ repository: "web", digest, tag: "prod", time: h.clock.advance(MINUTE) }),
+    );
     await onImageScanned(h.deps, scanned({ repository: "web", digest, time: h.clock.advance(MINUTE) }));
     expect((await h.ledger.getRelease(h.serviceArn, digest))?.state).toBe("waiting");
 
@@ -102,7 +108,10 @@ describe("fresh scan wins", () => {
     const time = h.clock.now();
     await onImagePushed(h.deps, pushed({ repository: "web", digest, tag: "prod", time }));
     await onImageScanned(h.deps, scanned({ repository: "web", digest, time, counts: { CRITICAL: 1 } }));
-    const again = await onImageScanned(h.deps, scanned({ repository: "web", digest, time, counts: { CRITICAL: 1 } }));
+    const again = await onImageScanned(
+      h.deps,
+      scanned({ repository: "web", digest, time, counts: { CRITICAL: 1 } }),
+    );
     expect(again).toEqual([]);
   });
 });
@@ -131,7 +140,9 @@ describe("scan age (maxScanAgeDays)", () => {
       pushed({ repository: "web", digest, tag: "prod", time: h.clock.now() }),
     );
     expect(h.findings.calls).toContainEqual({ method: "describeScan", repository: "web", digest });
-    expect(effects.find((effect) => effect.type === "block")?.reasons).toEqual(["1 CRITICAL finding (allowed: 0)"]);
+    expect(effects.find((effect) => effect.type === "block")?.reasons).toEqual([
+      "1 CRITICAL finding (allowed: 0)",
+    ]);
     expect((await h.ledger.getScan("web", digest))?.severityCounts.CRITICAL).toBe(1);
   });
 

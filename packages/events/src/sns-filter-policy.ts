@@ -6,8 +6,11 @@
  * `anything-but`, `numeric`, `cidr`, `exists`, `$or`), so matching reuses the EventBridge matcher
  * on an event built from the attributes. Where SNS differs it is checked here first:
  * - the policy is flat: an attribute name maps to a value list (only `$or` nests);
- * - at most 5 attribute names and 150 value combinations (product of the value lists' lengths,
- *   summed over the `$or` branches);
+ * - at most 5 attribute names and 150 value combinations: the product of the value lists' lengths,
+ *   summed over the `$or` alternatives ("Filter policy constraints"; "AND/OR logic", "Policy
+ *   constraints that include OR relationships": https://docs.aws.amazon.com/sns/latest/dg/and-or-logic.html);
+ * - `$or` is an OR only with at least two objects none of which uses a reserved keyword as a field
+ *   name; otherwise it is an ordinary attribute name ("AND/OR logic", "OR operator");
  * - no `wildcard` and no Ruler-only operators; `anything-but` takes values or `{"prefix": …}` only;
  * - attribute types: `String` is one value, `String.Array` (and `Number.Array`) is a JSON array
  *   whose elements each count, `Number` is compared as a number (a string value never matches a
@@ -60,13 +63,13 @@ export function compileSnsFilterPolicy(policy: unknown): CompiledSnsFilterPolicy
       );
     }
   }
-  const combinations = alternatives.reduce(
-    (sum, alternative) =>
-      sum + [...alternative.values()].reduce((product, values) => product * values.length, 1),
-    0,
-  );
+  const combinations = countCombinations(alternatives);
   if (combinations > SNS_FILTER_POLICY_LIMITS.combinations) {
-    throw new InvalidSnsFilterPolicyError("Filter policy is too complex");
+    throw new InvalidSnsFilterPolicyError(
+      `Filter policy is too complex: ${combinations} combinations of values, at most ` +
+        `${SNS_FILTER_POLICY_LIMITS.combinations} (the number of values of each attribute multiplied ` +
+        "together, added up over the $or alternatives)",
+    );
   }
   let pattern: CompiledEventPattern;
   try {
@@ -81,15 +84,29 @@ export function compileSnsFilterPolicy(policy: unknown): CompiledSnsFilterPolicy
   });
 }
 
+/** The number SNS compares with its limit of 150 combinations of values. */
+export function snsFilterPolicyCombinations(policy: unknown): number {
+  const parsed = typeof policy === "string" ? parseJson(policy) : policy;
+  if (!isObject(parsed)) throw new InvalidSnsFilterPolicyError("Filter policy must be a JSON object");
+  return countCombinations(expand(parsed));
+}
+
+/** Per alternative, the product of its attributes' value counts; the alternatives add up. */
+function countCombinations(alternatives: Map<string, unknown[]>[]): number {
+  return alternatives.reduce(
+    (sum, alternative) =>
+      sum + [...alternative.values()].reduce((product, values) => product * values.length, 1),
+    0,
+  );
+}
+
 /** The policy's alternatives (one per `$or` combination), each attribute name → its value list. */
 function expand(object: Record<string, unknown>): Map<string, unknown[]>[] {
   let alternatives: Map<string, unknown[]>[] = [new Map()];
   for (const [key, value] of Object.entries(object)) {
-    if (key === OR && Array.isArray(value) && value.length >= 2 && value.every(isObject)) {
+    if (key === OR && isOrOperator(value)) {
       alternatives = alternatives.flatMap((current) =>
-        value.flatMap((branch) =>
-          expand(branch as Record<string, unknown>).map((fork) => merge(current, fork)),
-        ),
+        value.flatMap((branch) => expand(branch).map((fork) => merge(current, fork))),
       );
       continue;
     }
@@ -105,6 +122,16 @@ function expand(object: Record<string, unknown>): Map<string, unknown[]>[] {
     for (const alternative of alternatives) alternative.set(key, value);
   }
   return alternatives;
+}
+
+/** SNS's rule for reading `"$or"` as the operator rather than as an attribute name. */
+function isOrOperator(value: unknown): value is Record<string, unknown>[] {
+  return (
+    Array.isArray(value) &&
+    value.length >= 2 &&
+    value.every(isObject) &&
+    value.every((branch) => Object.keys(branch).every((name) => !SNS_OPERATORS.has(name)))
+  );
 }
 
 function merge(a: Map<string, unknown[]>, b: Map<string, unknown[]>): Map<string, unknown[]> {

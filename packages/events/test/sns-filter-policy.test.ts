@@ -4,6 +4,7 @@ import {
   compileSnsFilterPolicy,
   InvalidSnsFilterPolicyError,
   type SnsAttributeValue,
+  snsFilterPolicyCombinations,
 } from "../src/index.ts";
 
 const s = (value: string) => ({ dataType: "String", value });
@@ -139,5 +140,37 @@ describe("SNS filter policies: where SNS differs from EventBridge", () => {
     expect(() => compileSnsFilterPolicy({ level: "failure" })).toThrow(
       '"level" must be an object or an array',
     );
+  });
+});
+
+describe("SNS filter policy complexity, counted as the SNS developer guide does", () => {
+  // https://docs.aws.amazon.com/sns/latest/dg/subscription-filter-policy-constraints.html and
+  // https://docs.aws.amazon.com/sns/latest/dg/and-or-logic.html ("Policy constraints that include OR").
+  it("multiplies each attribute's value count, and adds up the $or alternatives (the guide's example: 7)", () => {
+    const guideExample = {
+      source: ["aws.cloudwatch"],
+      $or: [
+        { metricName: ["CPUUtilization", "ReadLatency"] },
+        { metricType: ["MetricType"], $or: [{ metricId: [1234, 4321] }, { spaceId: [1000, 2000, 3000] }] },
+      ],
+    };
+    // (source × metricName) + (source × metricType × metricId) + (source × metricType × spaceId)
+    expect(snsFilterPolicyCombinations(guideExample)).toBe(1 * 2 + 1 * 1 * 2 + 1 * 1 * 3);
+    expect(snsFilterPolicyCombinations({ level: ["warning", "failure"], service: ["a", "b", "c"] })).toBe(6);
+  });
+
+  it("says how many combinations there are and what the limit is", () => {
+    const values = (count: number) => Array.from({ length: count }, (_, i) => `v${i}`);
+    expect(() => compileSnsFilterPolicy({ level: values(3), service: values(51) })).toThrow(
+      "Invalid parameter: FilterPolicy: Filter policy is too complex: 153 combinations of values, at most 150",
+    );
+  });
+
+  it("treats $or as a plain attribute name when a branch uses a reserved keyword (the guide's rule)", () => {
+    // Not an OR: `numeric` and `prefix` are reserved, so "$or" is an attribute whose values are these objects.
+    const notAnOr = { $or: [{ numeric: ["=", 123] }, { prefix: "abc" }] };
+    expect(snsFilterPolicyCombinations(notAnOr)).toBe(2);
+    expect(matches(notAnOr, { $or: s("abcdef") })).toBe(true);
+    expect(matches(notAnOr, { $or: s("xyz") })).toBe(false);
   });
 });

@@ -237,6 +237,7 @@ function sourceOf(service: Service): SourceConfiguration {
 }
 
 function toManaged(service: Service, tags: Record<string, string>): ManagedService {
+  const port = service.SourceConfiguration?.ImageRepository?.ImageConfiguration?.Port;
   return {
     serviceArn: service.ServiceArn ?? "",
     serviceName: service.ServiceName ?? "",
@@ -244,5 +245,6 @@ function toManaged(service: Service, tags: Record<string, string>): ManagedServi
     imageIdentifier: service.SourceConfiguration?.ImageRepository?.ImageIdentifier ?? "",
     autoDeploymentsEnabled: service.SourceConfiguration?.AutoDeploymentsEnabled ?? false,
     tags,
+    ...(port ? { port: Number(port) } : {}),
   };
 }

@@ -15,6 +15,35 @@ export interface ManagedService {
   imageIdentifier: string;
   autoDeploymentsEnabled: boolean;
   tags: Record<string, string>;
+  /** `ImageConfiguration.Port`: where App Runner sends traffic and TCP health checks (default 8080). */
+  port?: number;
+}
+
+/**
+ * A managed service as discovery last described it, kept in the ledger so that no instance has to
+ * describe the whole fleet again: App Runner's `UpdatedAt` tells whether the description still holds.
+ */
+export interface IndexedService extends ManagedService {
+  /** App Runner's `UpdatedAt` for the service when it was described (ISO 8601). */
+  updatedAt: string;
+}
+
+export interface FleetIndex {
+  /** By service ARN. */
+  services: IndexedService[];
+  /** When an instance last walked the whole fleet (ISO 8601): a recent walk is reused, not repeated. */
+  walkedAt?: string;
+}
+
+/** The persisted fleet index (the ledger keeps it; the App Runner adapter reads and refreshes it). */
+export interface FleetIndexStore {
+  fleetIndex(): Promise<FleetIndex>;
+  /**
+   * Stores `put` (an entry never replaces one App Runner updated later: compared by `updatedAt`),
+   * deletes `remove` (service ARNs no longer live or managed), and records the walk's time (which
+   * only moves forward).
+   */
+  saveFleetIndex(change: { put?: IndexedService[]; remove?: string[]; walkedAt?: string }): Promise<void>;
 }
 
 export interface OperationSummary {

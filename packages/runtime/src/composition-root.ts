@@ -78,7 +78,7 @@ export function buildAppContext(
       random: options.random ?? mathRandom,
       isTransient: (error) => classifyError(error).kind === "retry",
       logs: lazyPort<LogsPort>(async () =>
-        (await import("./clients/logs.ts")).buildLogsPort(at(runtime.endpoints.logs)),
+        (await import("./clients/logs.ts")).buildLogsPort(at(runtime.endpoints.logs), clock),
       ),
       scheduler: options.scheduler ?? retryScheduler(runtime, at(runtime.endpoints.scheduler)),
       appRunner: new AppRunnerAdapter(appRunnerClient, clock),

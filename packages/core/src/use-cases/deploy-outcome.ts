@@ -33,7 +33,7 @@ function ref(release: Release, operationId?: string) {
 export async function deployOutcome(
   deps: GantryDeps,
   release: Release,
-  operation: { id: string; status: string },
+  operation: { id: string; status: string; endedAt?: Date },
   waitingDigest: string | undefined,
 ): Promise<Outcome> {
   const now = deps.clock.now();
@@ -59,12 +59,16 @@ export async function deployOutcome(
     };
   }
 
+  // Judged against the service's own port; lines after the operation ended (the previous version,
+  // running again after the rollback) stay out of a diagnosis the reconciler makes late.
   const diagnosis = diagnoseFailure(
     await deps.logs.serviceLogs({
       serviceName: release.serviceName,
       serviceId: serviceIdOf(release.serviceArn),
       since: new Date(release.deployStartedAt ?? release.pushedAt),
+      until: operation.endedAt ?? now,
     }),
+    { expectedPort: (await deps.appRunner.describeService(release.serviceArn)).port },
   );
   const failure = { cause: diagnosis.cause, summary: diagnosis.summary, evidence: diagnosis.evidence };
   const reasons = [

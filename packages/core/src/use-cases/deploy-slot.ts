@@ -420,7 +420,7 @@ function isOperationInProgress(error: unknown): boolean {
 export async function settleOperation(
   deps: GantryDeps,
   serviceArn: string,
-  operation: { id: string; status: string },
+  operation: { id: string; status: string; endedAt?: Date },
 ): Promise<Effect[]> {
   const settled = await withConflictRetry(async () => {
     const slot = await deps.ledger.getSlot(serviceArn);

@@ -54,6 +54,7 @@ export class InMemoryAppRunner implements AppRunnerPort {
     tags?: Record<string, string>;
     status?: string;
     autoDeploymentsEnabled?: boolean;
+    port?: number;
   }): ManagedService {
     const serviceArn = `arn:aws:apprunner:${this.region}:${this.account}:service/${input.name}/${this.#id().replaceAll("-", "")}`;
     const service: FakeService = {
@@ -63,6 +64,7 @@ export class InMemoryAppRunner implements AppRunnerPort {
       imageIdentifier: input.image,
       autoDeploymentsEnabled: input.autoDeploymentsEnabled ?? false,
       tags: input.tags ?? { [TAG_MANAGED]: "true" },
+      ...(input.port ? { port: input.port } : {}),
       createInput: {},
     };
     this.services.set(serviceArn, service);

@@ -1,5 +1,6 @@
 export * from "./backoff.ts";
 export * from "./clock.ts";
+export * from "./deployed-config.ts";
 export * from "./domain-events.ts";
 export * from "./effects.ts";
 export * from "./failure-cause.ts";

@@ -1,4 +1,8 @@
 // S3 ObjectCreated (uploads bucket) → gantry.upload "Upload Completed" on the bus + signed webhook
-import { uploadCompletedHandler } from "@gantry/runtime";
+import { linkedSecretReader, uploadCompletedHandler, withLinkedUploadSecrets } from "@gantry/runtime";
+import { Resource } from "sst";
 
-export const handler = uploadCompletedHandler();
+// The webhook signing secrets are linked SST secrets; the environment names them.
+export const handler = uploadCompletedHandler(
+  withLinkedUploadSecrets(process.env, linkedSecretReader(Resource)),
+);

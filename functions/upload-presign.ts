@@ -1,4 +1,8 @@
 // CloudFront /_uploads/* (function URL, origin access control) → presigned S3 multipart uploads
-import { uploadPresignHandler } from "@gantry/runtime";
+import { linkedSecretReader, uploadPresignHandler, withLinkedUploadSecrets } from "@gantry/runtime";
+import { Resource } from "sst";
 
-export const handler = uploadPresignHandler();
+// The JWT key and the token-sealing key are linked SST secrets; the environment names them.
+export const handler = uploadPresignHandler(
+  withLinkedUploadSecrets(process.env, linkedSecretReader(Resource)),
+);

@@ -1,7 +1,14 @@
 /**
  * Least-privilege IAM for each Gantry function: only the API calls its code makes, App Runner
- * calls scoped to service ARNs. No statement uses a `*` action. A `*` resource appears only
+ * calls scoped to service ARNs, and every App Runner call that changes a service allowed only on
+ * services tagged `gantry:managed=true`. No statement uses a `*` action. A `*` resource appears only
  * where IAM offers nothing narrower, and each such place says why.
+ *
+ * Condition keys per action, from the Service Authorization Reference for App Runner
+ * (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsapprunner.html):
+ * UpdateService, DeleteService and ResumeService support `aws:ResourceTag/${TagKey}` (the tags of
+ * the service acted on); CreateService and TagResource support `aws:RequestTag/${TagKey}` and
+ * `aws:TagKeys` (the tags in the request).
  *
  * Data-plane access (ledger, idempotency table, topic) comes with the links in `functions.ts`.
  */
@@ -20,6 +27,36 @@ const arn = (service: string, resource: string) =>
 /** Every App Runner service in this account and region; Gantry finds managed ones by tag. */
 const appRunnerServices = arn("apprunner", "service/*");
 
+/** The opt-in tag (DESIGN.md): without it Gantry may read a service, never change it. */
+const MANAGED_TAG = "gantry:managed";
+const onManagedServices = [
+  { test: "StringEquals", variable: `aws:ResourceTag/${MANAGED_TAG}`, values: ["true"] },
+];
+/**
+ * A service Gantry creates (a rebuild) carries the opt-in tag in the request. `ForAnyValue` with
+ * `aws:TagKeys` fails closed when the request has no tags at all (`ForAllValues` would pass).
+ */
+const taggedManagedInRequest = [
+  { test: "StringEquals", variable: `aws:RequestTag/${MANAGED_TAG}`, values: ["true"] },
+  { test: "ForAnyValue:StringEquals", variable: "aws:TagKeys", values: [MANAGED_TAG] },
+];
+
+/** A comma-separated list of IAM role ARNs from the deploy environment (shell or `.env`). */
+function configuredRoles(variable: string): string[] {
+  const roles = (process.env[variable] ?? "")
+    .split(",")
+    .map((value) => value.trim())
+    .filter((value) => value !== "");
+  // Checked as the program is evaluated, not in an apply(): a throwing apply() leaves whatever depends
+  // on it unresolved (stack outputs included), and the offline check then waited instead of failing.
+  for (const role of roles) {
+    if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/.test(role)) {
+      throw new Error(`${variable}: "${role}" is not an IAM role ARN`);
+    }
+  }
+  return roles;
+}
+
 /**
  * The ECR access roles Gantry may pass back to App Runner: `UpdateService` and `CreateService`
  * send the service's full `SourceConfiguration`, `AuthenticationConfiguration.AccessRoleArn`
@@ -27,21 +64,22 @@ const appRunnerServices = arn("apprunner", "service/*");
  * `GANTRY_APPRUNNER_ACCESS_ROLE_ARNS` (comma-separated, in the shell or `.env` at deploy time)
  * when your services use other roles than the one the App Runner console creates.
  */
-const configuredAccessRoles = (process.env.GANTRY_APPRUNNER_ACCESS_ROLE_ARNS ?? "")
-  .split(",")
-  .map((value) => value.trim())
-  .filter((value) => value !== "");
-// Checked as the program is evaluated, not in an apply(): a throwing apply() leaves whatever depends
-// on it unresolved (stack outputs included), and the offline check then waited instead of failing.
-for (const role of configuredAccessRoles) {
-  if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/.test(role)) {
-    throw new Error(`GANTRY_APPRUNNER_ACCESS_ROLE_ARNS: "${role}" is not an IAM role ARN`);
-  }
-}
+const configuredAccessRoles = configuredRoles("GANTRY_APPRUNNER_ACCESS_ROLE_ARNS");
 const accessRoles =
   configuredAccessRoles.length > 0
     ? configuredAccessRoles
     : [$interpolate`arn:${partition}:iam::${account}:role/service-role/AppRunnerECRAccessRole`];
+
+/**
+ * The instance roles (`InstanceConfiguration.InstanceRoleArn`, what the service's code runs as) a
+ * rebuild passes back to App Runner with `CreateService`. There is no default: list the roles your
+ * managed services use in `GANTRY_APPRUNNER_INSTANCE_ROLE_ARNS`, or a service with one cannot be
+ * recreated. They are passed only to App Runner: AWS's AWSAppRunnerFullAccess policy scopes PassRole
+ * with `iam:PassedToService` = apprunner.amazonaws.com, and an instance role trusts
+ * tasks.apprunner.amazonaws.com (https://docs.aws.amazon.com/apprunner/latest/dg/security_iam_service-with-iam.html,
+ * https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSAppRunnerFullAccess.html).
+ */
+const instanceRoles = configuredRoles("GANTRY_APPRUNNER_INSTANCE_ROLE_ARNS");
 
 /**
  * `ListServices` has no resource type in IAM: it can only be granted on `*`. It returns names
@@ -49,14 +87,20 @@ const accessRoles =
  */
 const listServices: Permission = { actions: ["apprunner:ListServices"], resources: ["*"] };
 
-/** Deploy by digest: read the service and its tags, wait out a running operation, update. */
-const deployActions = [
-  "apprunner:ListOperations",
-  "apprunner:DescribeService",
-  "apprunner:ListTagsForResource",
-  "apprunner:UpdateService",
-];
-const deployServices: Permission = { actions: deployActions, resources: [appRunnerServices] };
+/** Read any service, its tags and operations: discovery reads every service to find the managed ones. */
+const readServices: Permission = {
+  actions: ["apprunner:ListOperations", "apprunner:DescribeService", "apprunner:ListTagsForResource"],
+  resources: [appRunnerServices],
+};
+
+/** Deploy by digest: update a managed service only. */
+const updateManagedServices: Permission = {
+  actions: ["apprunner:UpdateService"],
+  resources: [appRunnerServices],
+  conditions: onManagedServices,
+};
+
+const deployServices: Permission[] = [readServices, updateManagedServices];
 
 const passAccessRoles: Permission = {
   actions: ["iam:PassRole"],
@@ -66,26 +110,48 @@ const passAccessRoles: Permission = {
   ],
 };
 
+const passInstanceRoles: Permission[] =
+  instanceRoles.length === 0
+    ? []
+    : [
+        {
+          actions: ["iam:PassRole"],
+          resources: instanceRoles,
+          conditions: [
+            {
+              test: "StringEquals",
+              variable: "iam:PassedToService",
+              values: ["apprunner.amazonaws.com", "tasks.apprunner.amazonaws.com"],
+            },
+          ],
+        },
+      ];
+
+/** The basic scan's findings. (`ecr:DescribeImages` is not granted: nothing in Gantry calls it.) */
 const readImages: Permission = {
-  actions: ["ecr:DescribeImages", "ecr:DescribeImageScanFindings"],
+  actions: ["ecr:DescribeImageScanFindings"],
   resources: [arn("ecr", "repository/*")],
 };
 
 /** `inspector2:ListFindings` has no resource type in IAM either; findings are filtered per image. */
 const readFindings: Permission = { actions: ["inspector2:ListFindings"], resources: ["*"] };
 
-/** Besides deploying: resume a service, rebuild it (`CREATE_FAILED` → delete + create). */
-const operateServices: Permission = {
-  actions: [
-    ...deployActions,
-    "apprunner:ResumeService",
-    "apprunner:DeleteService",
-    "apprunner:CreateService",
-    // CreateService with `Tags` needs it: a rebuilt service must keep `gantry:managed` and
-    // `gantry:policy`, or Gantry would lose track of it.
-    "apprunner:TagResource",
-  ],
+/** Besides deploying: resume a managed service, rebuild it (`CREATE_FAILED` → delete + create). */
+const operateManagedServices: Permission = {
+  actions: ["apprunner:UpdateService", "apprunner:ResumeService", "apprunner:DeleteService"],
   resources: [appRunnerServices],
+  conditions: onManagedServices,
+};
+
+/**
+ * Recreate a managed service. CreateService with `Tags` needs TagResource too: a rebuilt service
+ * must keep `gantry:managed` and `gantry:policy`, or Gantry would lose track of it. Both only for a
+ * request that tags the service `gantry:managed=true`.
+ */
+const createManagedServices: Permission = {
+  actions: ["apprunner:CreateService", "apprunner:TagResource"],
+  resources: [appRunnerServices],
+  conditions: taggedManagedInRequest,
 };
 
 /**
@@ -99,7 +165,15 @@ const createFromRecordedSpec: Permission = {
     arn("apprunner", "observabilityconfiguration/*"),
     arn("apprunner", "vpcconnector/*"),
   ],
+  conditions: taggedManagedInRequest,
 };
+
+const operateServices: Permission[] = [
+  readServices,
+  operateManagedServices,
+  createManagedServices,
+  createFromRecordedSpec,
+];
 
 /** Settling a finished operation quotes the service's logs (`service` and `application` groups). */
 const readAppRunnerLogs: Permission = {
@@ -120,15 +194,29 @@ export const deliverFailures: Permission = { actions: ["sqs:SendMessage"], resou
  */
 export const permissions = {
   // A scan that arrived before its push makes the push handler decide and deploy.
-  "image-push": [listServices, deployServices, passAccessRoles, readImages, readFindings, readAppRunnerLogs],
-  "image-scan": [listServices, deployServices, passAccessRoles, readImages, readFindings, readAppRunnerLogs],
-  "apprunner-event": [operateServices, createFromRecordedSpec, passAccessRoles, readAppRunnerLogs],
-  retry: [deployServices, passAccessRoles, readAppRunnerLogs],
+  "image-push": [
+    listServices,
+    ...deployServices,
+    passAccessRoles,
+    readImages,
+    readFindings,
+    readAppRunnerLogs,
+  ],
+  "image-scan": [
+    listServices,
+    ...deployServices,
+    passAccessRoles,
+    readImages,
+    readFindings,
+    readAppRunnerLogs,
+  ],
+  "apprunner-event": [...operateServices, passAccessRoles, ...passInstanceRoles, readAppRunnerLogs],
+  retry: [...deployServices, passAccessRoles, readAppRunnerLogs],
   reconcile: [
     listServices,
-    operateServices,
-    createFromRecordedSpec,
+    ...operateServices,
     passAccessRoles,
+    ...passInstanceRoles,
     readImages,
     readFindings,
     readAppRunnerLogs,

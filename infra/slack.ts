@@ -20,6 +20,7 @@ import { alarms, notifications, notificationsPublish } from "./notifications";
 import { permissions } from "./permissions";
 import { retryEnvironment, scheduleRetries } from "./recovery";
 import { idempotency, ledger, ledgerAccess } from "./storage";
+import { publicFunctionConcurrency } from "./throttling";
 
 const partition = aws.getPartitionOutput().partition;
 const region = aws.getRegionOutput().region;
@@ -142,6 +143,8 @@ export const slackInteractivity = new sst.aws.Function("SlackInteractivity", {
   environment: { ...environment(), ...retryEnvironment },
   handler: "functions/slack-interactivity.handler",
   description: "Gantry: Slack buttons (verified, allowlisted) applied through the use cases",
+  // Its URL is public: a flood is throttled here, never in the deploy functions (infra/throttling.ts).
+  concurrency: publicFunctionConcurrency,
   link: [ledgerAccess, notificationsPublish, slackWebhookUrl, slackBotToken, slackSigningSecret],
   permissions: [
     // The buttons start deploys like the retry function does (read, wait, update, pass the access

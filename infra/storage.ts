@@ -7,7 +7,12 @@
  * which carry the table name and exactly the data-plane calls the adapters make.
  */
 
-const production = $app.stage === "production";
+/**
+ * A protected stage (`prod`, `production` or GANTRY_PROTECTED_STAGES, see sst.config.ts): SST retains
+ * both tables on removal; here they are also deletion-protected, and the ledger keeps point-in-time
+ * recovery.
+ */
+const protectedStage = $app.protect;
 
 /** Single-table design: `pk`/`sk` for records, `byDigest` to find every service a digest touches. */
 export const ledger = new sst.aws.Dynamo("Ledger", {
@@ -24,11 +29,11 @@ export const ledger = new sst.aws.Dynamo("Ledger", {
   // Transient keys (leases, waiting candidates, scan deadlines) expire on their own.
   // DynamoDB deletes lazily, so readers still filter on `expiresAt`.
   ttl: "expiresAt",
-  // The ledger is the deploy history: losing it in production is not an option.
-  deletionProtection: production,
+  // The ledger is the deploy history: losing it on a protected stage is not an option.
+  deletionProtection: protectedStage,
   transform: {
-    // SST turns PITR on everywhere; it is billed per GB, so only production pays for it.
-    table: { pointInTimeRecovery: { enabled: production } },
+    // SST turns PITR on everywhere; it is billed per GB, so only protected stages pay for it.
+    table: { pointInTimeRecovery: { enabled: protectedStage } },
   },
 });
 
@@ -37,6 +42,8 @@ export const idempotency = new sst.aws.Dynamo("Idempotency", {
   fields: { id: "string" },
   primaryIndex: { hashKey: "id" },
   ttl: "expiration",
+  // Deleting it under running functions would fail every handler until it is recreated.
+  deletionProtection: protectedStage,
   transform: {
     // Records live for an hour at most; there is nothing to restore.
     table: { pointInTimeRecovery: { enabled: false } },

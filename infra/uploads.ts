@@ -27,6 +27,7 @@ import {
 import { nodejsBundling } from "./bundling";
 import { deadLetters } from "./dead-letters";
 import { deliverFailures } from "./permissions";
+import { publicFunctionConcurrency } from "./throttling";
 
 /** The header CloudFront adds to every request to the app; WAF admits only requests carrying it. */
 export const ORIGIN_VERIFY_HEADER = "x-origin-verify";
@@ -57,21 +58,21 @@ const pascal = (name: string) =>
     .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
     .join("");
 
+const TOKEN_KEY_SECRET = "UploadsTokenKey";
+
 const lambdaTrust = aws.iam.assumeRolePolicyForPrincipal({ Service: "lambda.amazonaws.com" });
 const partition = aws.getPartitionOutput().partition;
 const region = aws.getRegionOutput().region;
 const account = aws.getCallerIdentityOutput().accountId;
 
 function createUploads() {
-  const production = $app.stage === "production";
-
   // --- secrets -------------------------------------------------------------------------------
   /** What CloudFront sends. Rotation: README, "Rotating the origin-verify secret". */
   const originVerify = new sst.Secret("UploadsOriginVerify");
   /** Also admitted by WAF while a rotation is under way; empty otherwise. */
   const originVerifyPrevious = new sst.Secret("UploadsOriginVerifyPrevious", "");
   /** Seals upload tokens (at least 32 bytes). */
-  const tokenKey = new sst.Secret("UploadsTokenKey");
+  const tokenKey = new sst.Secret(TOKEN_KEY_SECRET);
 
   // --- bucket --------------------------------------------------------------------------------
   const bucket = new sst.aws.Bucket("Uploads", {
@@ -86,7 +87,8 @@ function createUploads() {
     },
     // Private (SST blocks public access unless `access` is set) and TLS only.
     enforceHttps: true,
-    transform: { bucket: { forceDestroy: !production } },
+    // A protected stage keeps its uploads: SST retains the bucket, and it is never emptied to delete it.
+    transform: { bucket: { forceDestroy: !$app.protect } },
   });
 
   new aws.s3.BucketServerSideEncryptionConfiguration("UploadsEncryption", {
@@ -170,9 +172,10 @@ function createUploads() {
   });
 
   // --- the completion function (shared) -------------------------------------------------------
+  const webhookSecretName = (app: string) => `Uploads${pascal(app)}WebhookSecret`;
   const webhookSecrets: Record<string, sst.Secret> = {};
   for (const [name, app] of apps) {
-    if (app.webhook) webhookSecrets[name] = new sst.Secret(`Uploads${pascal(name)}WebhookSecret`);
+    if (app.webhook) webhookSecrets[name] = new sst.Secret(webhookSecretName(name));
   }
 
   const completed = new sst.aws.Function("UploadsCompleted", {
@@ -184,6 +187,10 @@ function createUploads() {
     timeout: "30 seconds",
     nodejs: nodejsBundling,
     logging: { format: "json", retention: "1 month" },
+    // S3 invokes it once per completed upload: uploads must not take the deploy functions' concurrency.
+    concurrency: publicFunctionConcurrency,
+    // Linked, not in the environment: SST encrypts linked values into the bundle.
+    link: Object.values(webhookSecrets),
     permissions: [
       // HeadObject (with ChecksumMode) is authorised as GetObject.
       { actions: ["s3:GetObject"], resources: apps.map(([name]) => objectsOf(name)) },
@@ -199,8 +206,9 @@ function createUploads() {
           apps.map(([name, app]) => [name, app.webhook ? { webhookUrl: app.webhook.url } : {}]),
         ),
       ),
-      GANTRY_UPLOAD_WEBHOOK_SECRETS: $jsonStringify(
-        Object.fromEntries(Object.entries(webhookSecrets).map(([name, secret]) => [name, secret.value])),
+      // Which linked secret signs each app's webhook (the function reads the values through SST's Resource).
+      GANTRY_UPLOAD_WEBHOOK_SECRET_NAMES: JSON.stringify(
+        Object.fromEntries(Object.entries(webhookSecrets).map(([app]) => [app, webhookSecretName(app)])),
       ),
       POWERTOOLS_SERVICE_NAME: "gantry-uploads",
       POWERTOOLS_METRICS_NAMESPACE: "Gantry",
@@ -252,7 +260,8 @@ function createUploads() {
   }
 
   function appDistribution(name: string, app: UploadAppConfig, id: string) {
-    const authKey = new sst.Secret(`${id}AuthKey`);
+    const authKeyName = `${id}AuthKey`;
+    const authKey = new sst.Secret(authKeyName);
     const presign = new sst.aws.Function(`${id}Presign`, {
       handler: "functions/upload-presign.handler",
       description: `Gantry: presigned multipart uploads for ${name}`,
@@ -262,6 +271,10 @@ function createUploads() {
       timeout: "10 seconds",
       nodejs: nodejsBundling,
       logging: { format: "json", retention: "1 month" },
+      // Anyone can call the distribution: a flood is throttled here, not in the deploy functions.
+      concurrency: publicFunctionConcurrency,
+      // Linked, not in the environment: SST encrypts linked values into the bundle.
+      link: [authKey, tokenKey],
       permissions: [
         {
           // CreateMultipartUpload, UploadPart (the presigned URLs) and Complete are PutObject.
@@ -273,8 +286,9 @@ function createUploads() {
         GANTRY_UPLOAD_BUCKET: bucket.name,
         GANTRY_UPLOAD_POLICY: JSON.stringify(uploadPolicyOf(name, app)),
         GANTRY_UPLOAD_AUTH: JSON.stringify(app.auth),
-        GANTRY_UPLOAD_AUTH_KEY: authKey.value,
-        GANTRY_UPLOAD_TOKEN_KEY: tokenKey.value,
+        // The linked secrets holding the keys (read through SST's Resource at cold start).
+        GANTRY_UPLOAD_AUTH_KEY_SECRET: authKeyName,
+        GANTRY_UPLOAD_TOKEN_KEY_SECRET: TOKEN_KEY_SECRET,
         POWERTOOLS_SERVICE_NAME: "gantry-uploads",
         POWERTOOLS_METRICS_NAMESPACE: "Gantry",
       },

@@ -6,7 +6,8 @@
  *   node scripts/sst.mjs typecheck    install, then tsc over sst.config.ts + infra/ (infra/tsconfig.json)
  *   node scripts/sst.mjs check [--stage <stage>] [--out <file>] [--allow-missing-handlers]
  *                                     install, then evaluate the real sst.config.ts under Pulumi mocks
- *                                     and write every registered resource (type, name, parent, inputs)
+ *                                     and write every registered resource (type, name, parent,
+ *                                     retainOnDelete, inputs)
  *                                     as JSON to <file> or stdout. Progress goes to stderr.
  *
  * How `check` evaluates the config, following what `sst deploy` does (pkg/project/run.go, pkg/js):
@@ -323,6 +324,9 @@ function startRpcServer({ region, allowMissingHandlers, calls, errors }) {
         source: source ?? null,
         runtime: input.runtime,
         bundling: { format: input.properties?.format, splitting: input.properties?.splitting },
+        // What the function links (SST encrypts the values into its bundle): names only, since a
+        // linked secret's value is in there.
+        links: Object.keys(input.links ?? {}).sort(),
       });
       const buildErrors = [];
       if (source === undefined) {
@@ -569,6 +573,8 @@ async function check(argv) {
   const errors = [];
   const calls = { rpc: [], handlers: [] };
   const parents = new Map();
+  /** Each resource's options object: SST's transformations (registered after ours) set `retainOnDelete` on it. */
+  const resourceOptions = new Map();
 
   const bundleStarted = performance.now();
   removeAbandonedBundles();
@@ -650,6 +656,7 @@ async function check(argv) {
       // Record each resource's parent: the tree shows which component created what.
       pulumi.runtime.registerStackTransformation((args) => {
         parents.set(`${args.type}::${args.name}`, args.opts.parent?.__name);
+        resourceOptions.set(`${args.type}::${args.name}`, args.opts);
         return undefined;
       });
       return module.run(config.run);
@@ -712,6 +719,7 @@ async function check(argv) {
       type: resource.type,
       name: resource.name,
       parent: parents.get(`${resource.type}::${resource.name}`) ?? null,
+      retainOnDelete: resourceOptions.get(`${resource.type}::${resource.name}`)?.retainOnDelete ?? null,
       inputs: resource.inputs,
     })),
   });

@@ -10,7 +10,10 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
+import { parseDeployedConfig, parseGantryConfig } from "@gantry/core";
+import { parseRuntimeConfig } from "@gantry/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import gantryConfig from "../../gantry.config.ts";
 import { gantryRules } from "../../packages/events/src/rules.ts";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -20,16 +23,24 @@ interface Resource {
   type: string;
   name: string;
   parent: string | null;
+  /** Pulumi's `retainOnDelete` after SST's transformations (`removal: "retain"` sets it on tables and buckets). */
+  retainOnDelete: boolean | null;
   // biome-ignore lint/suspicious/noExplicitAny: resource inputs are arbitrary provider JSON.
   inputs: Record<string, any>;
 }
 
 interface Report {
-  app: { name: string; stage: string };
+  app: {
+    name: string;
+    stage: string;
+    removal: string;
+    protect: boolean;
+    providers: { aws?: { region?: string } };
+  };
   timings: { installMs: number; bundleMs: number; evaluateMs: number; totalMs: number };
   errors: string[];
   outputs: Record<string, unknown>;
-  handlers: { functionID: string; handler: string; source: string | null }[];
+  handlers: { functionID: string; handler: string; source: string | null; links: string[] }[];
   resources: Resource[];
 }
 
@@ -42,13 +53,31 @@ interface Statement {
 }
 
 const ACCOUNT = "123456789012";
+/** The offline check's region when neither sst.config.ts nor the environment names one. */
 const REGION = "us-east-1";
+/** `dev` is checked with AWS_REGION set, `live` with GANTRY_REGION (which wins over AWS_REGION). */
+const DEV_REGION = "eu-central-1";
+const LIVE_REGION = "eu-west-1";
 const SERVICES = `arn:aws:apprunner:${REGION}:${ACCOUNT}:service/*`;
 const CONSOLE_ACCESS_ROLE = `arn:aws:iam::${ACCOUNT}:role/service-role/AppRunnerECRAccessRole`;
 const CONFIGURED_ACCESS_ROLES = [
   `arn:aws:iam::${ACCOUNT}:role/gantry/pull-team-a`,
   `arn:aws:iam::${ACCOUNT}:role/gantry/pull-team-b`,
 ];
+/** App Runner instance roles (`InstanceConfiguration.InstanceRoleArn`) a rebuild passes back. */
+const CONFIGURED_INSTANCE_ROLES = [
+  `arn:aws:iam::${ACCOUNT}:role/apprunner/storefront-instance`,
+  `arn:aws:iam::${ACCOUNT}:role/apprunner/billing-instance`,
+];
+/** Uploads enabled on `prod` (the example config, its services in us-east-1) with its SST secrets. */
+const UPLOADS = {
+  GANTRY_UPLOADS_CONFIG: "examples/uploads.config.json",
+  SST_SECRET_UploadsOriginVerify: "current-origin-verify-0123456789abcdefghijkl",
+  SST_SECRET_UploadsTokenKey: "token-key-0123456789abcdef0123456789abcdef",
+  SST_SECRET_UploadsStorefrontAuthKey: "-----BEGIN PUBLIC KEY-----storefront",
+  SST_SECRET_UploadsBillingAuthKey: "-----BEGIN PUBLIC KEY-----billing",
+  SST_SECRET_UploadsStorefrontWebhookSecret: "webhook-secret-0123456789abcdef0123456789",
+};
 
 /** Logical name of each function (SST prefixes its role, code and log group with it). */
 const FUNCTIONS = {
@@ -76,8 +105,8 @@ const OPERATE = [
   "apprunner:ResumeService",
   "apprunner:TagResource",
 ];
-/** Judge a digest: ECR basic scan, Inspector enhanced scan. */
-const JUDGE = ["ecr:DescribeImages", "ecr:DescribeImageScanFindings", "inspector2:ListFindings"];
+/** Judge a digest: ECR basic scan, Inspector enhanced scan. (Nothing calls ecr:DescribeImages.) */
+const JUDGE = ["ecr:DescribeImageScanFindings", "inspector2:ListFindings"];
 /** Settling a finished operation quotes the service's logs. */
 const LOGS = ["logs:FilterLogEvents"];
 /** Every function may schedule a durable retry (and pass the scheduler its role). */
@@ -120,12 +149,57 @@ const sorted = (values: Iterable<string>) => [...new Set(values)].sort();
 
 let workdir: string;
 
+/** Deploy-time settings a developer's shell may carry: every check starts without them. */
+const CLEAN_ENV = {
+  GANTRY_APPRUNNER_ACCESS_ROLE_ARNS: "",
+  GANTRY_APPRUNNER_INSTANCE_ROLE_ARNS: "",
+  GANTRY_PROTECTED_STAGES: "",
+  GANTRY_PUBLIC_CONCURRENCY: "",
+  GANTRY_REGION: "",
+  AWS_REGION: "",
+  AWS_DEFAULT_REGION: "",
+  GANTRY_UPLOADS_CONFIG: "",
+  GANTRY_SLACK_SERVICES: "",
+};
+
+/** The machine has few cores: at most three checks at once. */
+let running = 0;
+const waiting: (() => void)[] = [];
+async function limited<T>(work: () => Promise<T>): Promise<T> {
+  if (running >= 3) await new Promise<void>((resume) => waiting.push(resume));
+  running++;
+  try {
+    return await work();
+  } finally {
+    running--;
+    waiting.shift()?.();
+  }
+}
+
+/** `check` for a configuration that must be refused: its exit code, stderr and wall time (queueing aside). */
+function refused(stage: string, env: Record<string, string>) {
+  return limited(async () => {
+    const started = performance.now();
+    try {
+      await checkNow(stage, env);
+      return { code: 0, stderr: "", wallMs: performance.now() - started };
+    } catch (error) {
+      const { code, stderr } = error as { code: number; stderr: string };
+      return { code, stderr, wallMs: performance.now() - started };
+    }
+  });
+}
+
 async function check(stage: string, env: Record<string, string> = {}) {
+  return limited(() => checkNow(stage, env));
+}
+
+async function checkNow(stage: string, env: Record<string, string>) {
   const out = join(workdir, `${stage}.json`);
   const started = performance.now();
   const result = await run(process.execPath, ["scripts/sst.mjs", "check", "--stage", stage, "--out", out], {
     cwd: root,
-    env: { ...process.env, GANTRY_APPRUNNER_ACCESS_ROLE_ARNS: "", ...env },
+    env: { ...process.env, ...CLEAN_ENV, ...env },
     maxBuffer: 16 * 1024 * 1024,
     // A hung check is killed rather than left behind when the hook times out.
     timeout: 120_000,
@@ -143,7 +217,8 @@ function inspect(report: Report) {
   };
   const arnOf = (type: string, name: string, arn: (physical: string) => string) => arn(one(type, name).name);
   const fn = (key: FunctionKey) => one("aws:lambda/function:Function", `${FUNCTIONS[key]}Function`);
-  const fnArn = (key: FunctionKey) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${fn(key).name}`;
+  const region = report.app.providers.aws?.region ?? REGION;
+  const fnArn = (key: FunctionKey) => `arn:aws:lambda:${region}:${ACCOUNT}:function:${fn(key).name}`;
   const queueArn = arnOf(
     "aws:sqs/queue:Queue",
     "DeadLettersQueue",
@@ -163,32 +238,74 @@ function inspect(report: Report) {
   };
   const statements = (key: FunctionKey) => roleStatements(`${FUNCTIONS[key]}Role`);
   const policyOf = (value: string | object) => (typeof value === "string" ? JSON.parse(value) : value);
-  return { all, one, fn, fnArn, queueArn, topicArn, ruleArn, roleStatements, statements, policyOf };
+  /** Every role's statements, by the role's logical name. */
+  const allStatements = (): { role: string; statements: Statement[] }[] =>
+    all("aws:iam/role:Role")
+      .filter((role) => role.inputs.inlinePolicies?.length)
+      .map((role) => ({
+        role: role.name,
+        statements: role.inputs.inlinePolicies.flatMap(
+          (inline: { policy: string }) => policyOf(inline.policy).Statement as Statement[],
+        ),
+      }));
+  return {
+    all,
+    one,
+    fn,
+    fnArn,
+    queueArn,
+    topicArn,
+    ruleArn,
+    roleStatements,
+    statements,
+    policyOf,
+    allStatements,
+  };
 }
 
 let production: Awaited<ReturnType<typeof check>>;
+/** The short stage name is protected too, and has uploads (a bucket that must not be force-destroyed). */
+let prod: Awaited<ReturnType<typeof check>>;
 let dev: Awaited<ReturnType<typeof check>>;
+/** A configured protected-stage list and an explicit region. */
+let live: Awaited<ReturnType<typeof check>>;
 let invalid: { code: number; stderr: string; wallMs: number };
+let badRegion: { code: number; stderr: string };
+let badInstanceRole: { code: number; stderr: string };
+let badConcurrency: { code: number; stderr: string };
+let tooComplexFilter: { code: number; stderr: string };
+
+/** Slack limited to 51 services: 3 levels × 51 services = 153 combinations, SNS allows 150. */
+const MANY_SERVICES = Array.from({ length: 51 }, (_, index) => `service-${index}`).join(",");
 
 beforeAll(async () => {
   workdir = await mkdtemp(join(tmpdir(), "gantry-infra-test-"));
-  const invalidStarted = performance.now();
-  [production, dev, invalid] = await Promise.all([
-    check("production"),
-    check("dev", { GANTRY_APPRUNNER_ACCESS_ROLE_ARNS: CONFIGURED_ACCESS_ROLES.join(", ") }),
-    check("invalid", { GANTRY_APPRUNNER_ACCESS_ROLE_ARNS: "AppRunnerECRAccessRole" }).then(
-      () => ({ code: 0, stderr: "", wallMs: performance.now() - invalidStarted }),
-      (error: { code: number; stderr: string }) => ({
-        code: error.code,
-        stderr: error.stderr,
-        wallMs: performance.now() - invalidStarted,
+  [production, prod, dev, live, invalid, badRegion, badInstanceRole, badConcurrency, tooComplexFilter] =
+    await Promise.all([
+      check("production"),
+      check("prod", UPLOADS),
+      check("dev", {
+        GANTRY_APPRUNNER_ACCESS_ROLE_ARNS: CONFIGURED_ACCESS_ROLES.join(", "),
+        GANTRY_APPRUNNER_INSTANCE_ROLE_ARNS: CONFIGURED_INSTANCE_ROLES.join(","),
+        GANTRY_PUBLIC_CONCURRENCY: "none",
+        AWS_REGION: DEV_REGION,
       }),
-    ),
-  ]);
+      check("live", {
+        GANTRY_PROTECTED_STAGES: "live, production",
+        GANTRY_REGION: LIVE_REGION,
+        AWS_REGION: DEV_REGION,
+        GANTRY_PUBLIC_CONCURRENCY: "25",
+      }),
+      refused("invalid", { GANTRY_APPRUNNER_ACCESS_ROLE_ARNS: "AppRunnerECRAccessRole" }),
+      refused("badregion", { GANTRY_REGION: "moon-base-1a" }),
+      refused("badinstancerole", { GANTRY_APPRUNNER_INSTANCE_ROLE_ARNS: "storefront-instance" }),
+      refused("badconcurrency", { GANTRY_PUBLIC_CONCURRENCY: "0" }),
+      refused("noisy", { GANTRY_SLACK_SERVICES: MANY_SERVICES }),
+    ]);
   console.info(
     `sst check (production): ${production.report.resources.length} resources, ` +
       `${production.report.timings.totalMs} ms in the script, ${Math.round(production.wallMs)} ms wall ` +
-      `(three checks in parallel)`,
+      `(nine checks, three at a time)`,
   );
 }, 180_000);
 
@@ -338,6 +455,8 @@ describe("functions", () => {
       runtime: "nodejs22.x",
       // Split chunks: clients loaded on first use are read only when a function needs them.
       bundling: { format: "esm", splitting: true },
+      // Data access comes with the links (exact DynamoDB and SNS calls), no secrets.
+      links: ["IdempotencyAccess", "LedgerAccess", "NotificationsPublish"],
     });
     expect(fn(key)).toMatchObject({
       handler: `functions/${key}.handler`,
@@ -375,7 +494,7 @@ describe("functions", () => {
     expect(inspect(production.report).fn("retry").name).toBe(RETRY_FUNCTION("production"));
     expect(inspect(dev.report).fn("retry").name).toBe(RETRY_FUNCTION("dev"));
     expect(inspect(dev.report).fn("retry").environment.variables.GANTRY_RETRY_FUNCTION_ARN).toBe(
-      `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${RETRY_FUNCTION("dev")}`,
+      `arn:aws:lambda:${DEV_REGION}:${ACCOUNT}:function:${RETRY_FUNCTION("dev")}`,
     );
   });
 
@@ -445,7 +564,6 @@ describe("IAM", () => {
         const passRole = statements(key).filter((statement) =>
           list(statement.Action).includes("iam:PassRole"),
         );
-        expect(passRole, key).toHaveLength(2);
         for (const statement of passRole) expect(list(statement.Action)).toEqual(["iam:PassRole"]);
         expect(
           passRole.map((statement) => ({
@@ -465,6 +583,98 @@ describe("IAM", () => {
             },
           ]),
         );
+      }
+    }
+  });
+
+  it("passes the configured instance roles to App Runner from the functions that recreate services, only", () => {
+    const instanceRoleStatement = {
+      Effect: "Allow",
+      Action: "iam:PassRole",
+      Resource: CONFIGURED_INSTANCE_ROLES,
+      // App Runner documents both principals for instance roles: the service and its tasks.
+      Condition: {
+        StringEquals: {
+          "iam:PassedToService": ["apprunner.amazonaws.com", "tasks.apprunner.amazonaws.com"],
+        },
+      },
+    };
+    const { statements } = inspect(dev.report);
+    for (const key of FUNCTION_KEYS) {
+      const recreates = CONTROL_ACTIONS[key].includes("apprunner:CreateService");
+      const passRole = statements(key).filter((statement) => list(statement.Action).includes("iam:PassRole"));
+      expect(passRole, key).toHaveLength(recreates ? 3 : 2);
+      if (recreates) expect(passRole, key).toContainEqual(instanceRoleStatement);
+      else expect(passRole, key).not.toContainEqual(instanceRoleStatement);
+    }
+    // None configured: no instance role may be passed at all (IAM has no empty resource list).
+    for (const key of FUNCTION_KEYS) {
+      const passRole = inspect(production.report)
+        .statements(key)
+        .filter((statement) => list(statement.Action).includes("iam:PassRole"));
+      expect(passRole, key).toHaveLength(2);
+    }
+  });
+
+  it("refuses an instance role that is not an IAM role ARN, naming the variable", () => {
+    expect(badInstanceRole.code).not.toBe(0);
+    expect(badInstanceRole.stderr).toContain(
+      'GANTRY_APPRUNNER_INSTANCE_ROLE_ARNS: "storefront-instance" is not an IAM role ARN',
+    );
+  });
+
+  it("changes only services tagged gantry:managed=true (IAM condition keys App Runner supports)", () => {
+    const onExisting = ["apprunner:UpdateService", "apprunner:DeleteService", "apprunner:ResumeService"];
+    const onCreate = ["apprunner:CreateService", "apprunner:TagResource"];
+    const reads = ["apprunner:DescribeService", "apprunner:ListOperations", "apprunner:ListTagsForResource"];
+    for (const report of [production.report, dev.report, prod.report]) {
+      const roles = inspect(report).allStatements();
+      const changing = roles.filter(({ statements }) =>
+        statements.some((statement) => list(statement.Action).some((action) => onExisting.includes(action))),
+      );
+      // Gantry's deploying functions and the Slack buttons at least.
+      expect(changing.length).toBeGreaterThanOrEqual(FUNCTION_KEYS.length);
+      for (const { role, statements } of roles) {
+        for (const statement of statements) {
+          const actions = list(statement.Action);
+          if (actions.some((action) => onExisting.includes(action))) {
+            expect(
+              actions.every((action) => onExisting.includes(action)),
+              role,
+            ).toBe(true);
+            expect(statement.Condition, role).toEqual({
+              StringEquals: { "aws:ResourceTag/gantry:managed": "true" },
+            });
+          }
+          if (actions.some((action) => onCreate.includes(action))) {
+            expect(
+              actions.every((action) => onCreate.includes(action)),
+              role,
+            ).toBe(true);
+            expect(statement.Condition, role).toEqual({
+              StringEquals: { "aws:RequestTag/gantry:managed": "true" },
+              "ForAnyValue:StringEquals": { "aws:TagKeys": "gantry:managed" },
+            });
+          }
+          // Discovery reads every service's tags: reads stay unconditioned, never mixed with writes.
+          if (actions.some((action) => reads.includes(action))) {
+            expect(
+              actions.every((action) => reads.includes(action)),
+              role,
+            ).toBe(true);
+          }
+        }
+      }
+    }
+  });
+
+  it("grants ecr:DescribeImages to no one: nothing in Gantry calls it", () => {
+    for (const report of [production.report, prod.report]) {
+      for (const { role, statements } of inspect(report).allStatements()) {
+        expect(
+          statements.flatMap((statement) => list(statement.Action)),
+          role,
+        ).not.toContain("ecr:DescribeImages");
       }
     }
   });
@@ -554,17 +764,6 @@ describe("storage, queue, topic, alarm", () => {
         { name: "byDigest", hashKey: "gsi1pk", rangeKey: "gsi1sk", projectionType: "ALL" },
       ],
       ttl: { attributeName: "expiresAt", enabled: true },
-    });
-  });
-
-  it("keeps point-in-time recovery and deletion protection for production only", () => {
-    expect(inspect(production.report).one("aws:dynamodb/table:Table", "LedgerTable")).toMatchObject({
-      pointInTimeRecovery: { enabled: true },
-      deletionProtectionEnabled: true,
-    });
-    expect(inspect(dev.report).one("aws:dynamodb/table:Table", "LedgerTable")).toMatchObject({
-      pointInTimeRecovery: { enabled: false },
-      deletionProtectionEnabled: false,
     });
   });
 
@@ -695,6 +894,195 @@ describe("durable retries (EventBridge Scheduler)", () => {
     expect(scheduling.filter((entry) => entry.createsSchedules).map((entry) => entry.function)).toEqual(
       expect.arrayContaining(Object.values(FUNCTIONS).map((name) => `${name}Function`)),
     );
+  });
+});
+
+describe("stage protection", () => {
+  const protectedStages = () =>
+    [
+      ["production", production.report],
+      ["prod", prod.report],
+      ["live (GANTRY_PROTECTED_STAGES)", live.report],
+    ] as const;
+
+  it.each([0, 1, 2])("protected stage #%i: retain on removal, `sst remove` refused", (index) => {
+    const [stage, report] = protectedStages()[index]!;
+    expect(report.errors, stage).toEqual([]);
+    expect(report.app, stage).toMatchObject({ removal: "retain", protect: true });
+    expect(report.outputs._protect, stage).toBe(true);
+  });
+
+  it.each([0, 1, 2])(
+    "protected stage #%i: tables retained, deletion-protected; the ledger has PITR",
+    (index) => {
+      const [stage, report] = protectedStages()[index]!;
+      const { one } = inspect(report);
+      expect(one("aws:dynamodb/table:Table", "LedgerTable"), stage).toMatchObject({
+        pointInTimeRecovery: { enabled: true },
+        deletionProtectionEnabled: true,
+      });
+      expect(one("aws:dynamodb/table:Table", "IdempotencyTable"), stage).toMatchObject({
+        deletionProtectionEnabled: true,
+      });
+      for (const table of inspect(report).all("aws:dynamodb/table:Table")) {
+        expect(table.retainOnDelete, `${stage} ${table.name}`).toBe(true);
+      }
+    },
+  );
+
+  it.each([0, 1, 2])("protected stage #%i: nothing is force-destroyed", (index) => {
+    const [stage, report] = protectedStages()[index]!;
+    const forced = report.resources.filter((resource) => resource.inputs.forceDestroy === true);
+    expect(
+      forced.map((resource) => resource.name),
+      stage,
+    ).toEqual([]);
+  });
+
+  it("prod's uploads bucket is kept: no forceDestroy, retained on removal", () => {
+    const bucket = prod.report.resources.find(
+      (resource) => resource.type === "aws:s3/bucket:Bucket" && resource.name === "UploadsBucket",
+    );
+    expect(bucket?.inputs.forceDestroy).toBe(false);
+    expect(bucket?.retainOnDelete).toBe(true);
+  });
+
+  it("an unprotected stage (dev) can be removed: no retain, no deletion protection, no PITR", () => {
+    const { one } = inspect(dev.report);
+    expect(dev.report.app).toMatchObject({ removal: "remove", protect: false });
+    expect(one("aws:dynamodb/table:Table", "LedgerTable")).toMatchObject({
+      pointInTimeRecovery: { enabled: false },
+      deletionProtectionEnabled: false,
+    });
+    expect(one("aws:dynamodb/table:Table", "IdempotencyTable")).toMatchObject({
+      deletionProtectionEnabled: false,
+    });
+    for (const table of inspect(dev.report).all("aws:dynamodb/table:Table")) {
+      expect(table.retainOnDelete, table.name).not.toBe(true);
+    }
+  });
+});
+
+describe("region", () => {
+  it("is not hard-coded: without GANTRY_REGION or AWS_REGION the AWS profile decides", () => {
+    expect(production.report.app.providers.aws?.region).toBeUndefined();
+  });
+
+  it("comes from AWS_REGION (shell or .env.<stage>)", () => {
+    expect(dev.report.app.providers.aws?.region).toBe(DEV_REGION);
+    const { fn, one } = inspect(dev.report);
+    expect(fn("retry").environment.variables.GANTRY_RETRY_FUNCTION_ARN).toMatch(
+      new RegExp(`^arn:aws:lambda:${DEV_REGION}:`),
+    );
+    const widgets = JSON.parse(one("aws:cloudwatch/dashboard:Dashboard", "Dashboard").dashboardBody).widgets;
+    expect(
+      new Set(widgets.map((widget: { properties: { region: string } }) => widget.properties.region)),
+    ).toEqual(new Set([DEV_REGION]));
+  });
+
+  it("GANTRY_REGION names the stage's region and wins over AWS_REGION", () => {
+    expect(live.report.app.providers.aws?.region).toBe(LIVE_REGION);
+    expect(live.report.outputs.region).toBe(LIVE_REGION);
+    expect(inspect(live.report).fn("reconcile").environment.variables.GANTRY_RETRY_FUNCTION_ARN).toBe(
+      `arn:aws:lambda:${LIVE_REGION}:${ACCOUNT}:function:${RETRY_FUNCTION("live")}`,
+    );
+  });
+
+  it("refuses a GANTRY_REGION that is not a region, naming the variable", () => {
+    expect(badRegion.code).not.toBe(0);
+    expect(badRegion.stderr).toContain('GANTRY_REGION: "moon-base-1a" is not an AWS region');
+  });
+});
+
+describe("public endpoints cannot starve the deploy functions", () => {
+  /** Functions anyone on the internet (or an upload) can make run: capped with reserved concurrency. */
+  const PUBLIC = ["SlackInteractivityFunction"];
+  const PUBLIC_UPLOADS = [
+    "UploadsStorefrontPresignFunction",
+    "UploadsBillingPresignFunction",
+    "UploadsCompletedFunction",
+  ];
+  const reserved = (report: Report, name: string) =>
+    inspect(report).one("aws:lambda/function:Function", name).reservedConcurrentExecutions;
+
+  it("caps the Slack button URL and the upload functions at 10 concurrent executions by default", () => {
+    for (const name of PUBLIC) expect(reserved(production.report, name), name).toBe(10);
+    for (const name of [...PUBLIC, ...PUBLIC_UPLOADS]) expect(reserved(prod.report, name), name).toBe(10);
+  });
+
+  it("leaves Gantry's own functions the account's unreserved pool, which the capped ones cannot drain", () => {
+    for (const key of FUNCTION_KEYS) {
+      expect(inspect(production.report).fn(key).reservedConcurrentExecutions, key).toBeUndefined();
+    }
+  });
+
+  it("GANTRY_PUBLIC_CONCURRENCY sets the cap, `none` removes it; 0 (a disabled function) is refused", () => {
+    for (const name of PUBLIC) expect(reserved(live.report, name), name).toBe(25);
+    for (const name of PUBLIC) expect(reserved(dev.report, name), name).toBeUndefined();
+    expect(badConcurrency.code).not.toBe(0);
+    expect(badConcurrency.stderr).toContain(
+      'GANTRY_PUBLIC_CONCURRENCY: "0" must be a whole number from 1 to 1000, or none',
+    );
+  });
+});
+
+describe("SNS filter policies", () => {
+  it("refuses a subscription filter policy over SNS's 150 combinations at deploy time, saying why", () => {
+    expect(tooComplexFilter.code).not.toBe(0);
+    expect(tooComplexFilter.stderr).toContain("SlackNotifySubscription");
+    expect(tooComplexFilter.stderr).toContain("153 combinations of values");
+    expect(tooComplexFilter.stderr).toContain("at most 150");
+  });
+});
+
+describe("what the CLI needs from a stage", () => {
+  it("outputs the retry function, the scheduler role and the region, and the CLI's environment in one object", () => {
+    const { fnArn, one, topicArn } = inspect(production.report);
+    const outputs = production.report.outputs;
+    expect(outputs).toMatchObject({
+      retryFunctionArn: fnArn("retry"),
+      retryRoleArn: `arn:aws:iam::${ACCOUNT}:role/${RETRY_ROLE("production")}`,
+    });
+    expect(outputs.cliEnvironment).toEqual({
+      GANTRY_STAGE: "production",
+      AWS_REGION: REGION,
+      GANTRY_LEDGER_TABLE: one("aws:dynamodb/table:Table", "LedgerTable").name,
+      GANTRY_IDEMPOTENCY_TABLE: one("aws:dynamodb/table:Table", "IdempotencyTable").name,
+      GANTRY_TOPIC_ARN: topicArn("Notifications"),
+      GANTRY_RETRY_FUNCTION_ARN: fnArn("retry"),
+      GANTRY_RETRY_ROLE_ARN: `arn:aws:iam::${ACCOUNT}:role/${RETRY_ROLE("production")}`,
+      GANTRY_RETRY_SCHEDULE_GROUP: RETRY_GROUP("production"),
+    });
+    // The infra → CLI contract: the runtime accepts it, durable retries included.
+    expect(parseRuntimeConfig(outputs.cliEnvironment as Record<string, string>).retryScheduler).toEqual({
+      functionArn: fnArn("retry"),
+      roleArn: `arn:aws:iam::${ACCOUNT}:role/${RETRY_ROLE("production")}`,
+      groupName: RETRY_GROUP("production"),
+    });
+    expect((live.report.outputs.cliEnvironment as Record<string, string>).AWS_REGION).toBe(LIVE_REGION);
+  });
+
+  it("publishes the deployed gantry.config.ts in the ledger table, validated, for the CLI's re-gating", () => {
+    const { all, one } = inspect(production.report);
+    const items = all("aws:dynamodb/tableItem:TableItem");
+    expect(items).toHaveLength(1);
+    const item = items[0]!.inputs;
+    expect(item).toMatchObject({
+      tableName: one("aws:dynamodb/table:Table", "LedgerTable").name,
+      hashKey: "pk",
+      rangeKey: "sk",
+    });
+    // DynamoDB JSON, as the table item resource takes it: every attribute a string.
+    const attributes = Object.fromEntries(
+      Object.entries(JSON.parse(item.item) as Record<string, { S: string }>).map(([name, value]) => [
+        name,
+        value.S,
+      ]),
+    );
+    const deployed = parseDeployedConfig(attributes);
+    expect(deployed.config).toEqual(parseGantryConfig(gantryConfig));
+    expect(deployed.version).toMatch(/^[0-9a-f]{12}$/);
+    expect(production.report.outputs.gantryConfigVersion).toBe(deployed.version);
   });
 });
 

@@ -9,7 +9,11 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { parseUploadCompletedConfig, parseUploadPresignConfig } from "@gantry/runtime";
+import {
+  parseUploadCompletedConfig,
+  parseUploadPresignConfig,
+  withLinkedUploadSecrets,
+} from "@gantry/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -50,6 +54,7 @@ interface Report {
     source: string | null;
     runtime: string;
     bundling: { format?: string; splitting?: boolean };
+    links: string[];
   }[];
   resources: Resource[];
 }
@@ -79,7 +84,17 @@ async function check(stage: string, env: Record<string, string>) {
   const out = join(workdir, `${stage}.json`);
   await run(process.execPath, ["scripts/sst.mjs", "check", "--stage", stage, "--out", out], {
     cwd: root,
-    env: { ...process.env, GANTRY_APPRUNNER_ACCESS_ROLE_ARNS: "", ...env },
+    env: {
+      ...process.env,
+      GANTRY_APPRUNNER_ACCESS_ROLE_ARNS: "",
+      GANTRY_APPRUNNER_INSTANCE_ROLE_ARNS: "",
+      GANTRY_PROTECTED_STAGES: "",
+      GANTRY_PUBLIC_CONCURRENCY: "",
+      GANTRY_REGION: "",
+      AWS_REGION: "",
+      AWS_DEFAULT_REGION: "",
+      ...env,
+    },
     maxBuffer: 16 * 1024 * 1024,
     timeout: 120_000,
   });
@@ -505,9 +520,26 @@ describe("uploads infra: functions", () => {
     },
   );
 
+  it("links each function's secrets (SST encrypts them into its bundle), never in its environment", () => {
+    const linksOf = (id: string) => production.handlers.find((handler) => handler.functionID === id)?.links;
+    expect(linksOf("UploadsStorefrontPresign")).toEqual(["UploadsStorefrontAuthKey", "UploadsTokenKey"]);
+    expect(linksOf("UploadsBillingPresign")).toEqual(["UploadsBillingAuthKey", "UploadsTokenKey"]);
+    expect(linksOf("UploadsCompleted")).toEqual(["UploadsStorefrontWebhookSecret"]);
+    const { all } = inspect(production);
+    for (const fn of all("aws:lambda/function:Function")) {
+      const environment = JSON.stringify(fn.inputs.environment ?? {});
+      for (const [name, value] of Object.entries(SECRETS)) {
+        expect(environment, `${fn.name} has ${name}`).not.toContain(value);
+      }
+    }
+  });
+
   it("gives each function an environment its runtime accepts (the infra → runtime contract)", () => {
     const { env, bucketName } = inspect(production);
-    const presign = parseUploadPresignConfig({ ...env("UploadsStorefrontPresign"), AWS_REGION: REGION });
+    // What the function files do at cold start: read the linked secrets the environment names.
+    const linked = (name: string) => SECRETS[`SST_SECRET_${name}` as keyof typeof SECRETS];
+    const withSecrets = (id: string) => ({ ...withLinkedUploadSecrets(env(id), linked), AWS_REGION: REGION });
+    const presign = parseUploadPresignConfig(withSecrets("UploadsStorefrontPresign"));
     expect(presign).toMatchObject({
       bucket: bucketName,
       policy: {
@@ -526,13 +558,11 @@ describe("uploads infra: functions", () => {
       authKey: SECRETS.SST_SECRET_UploadsStorefrontAuthKey,
       tokenKey: SECRETS.SST_SECRET_UploadsTokenKey,
     });
-    expect(
-      parseUploadPresignConfig({ ...env("UploadsBillingPresign"), AWS_REGION: REGION }).policy,
-    ).toMatchObject({
-      app: "billing",
-      maxObjectBytes: 536870912,
+    expect(parseUploadPresignConfig(withSecrets("UploadsBillingPresign"))).toMatchObject({
+      policy: { app: "billing", maxObjectBytes: 536870912 },
+      authKey: SECRETS.SST_SECRET_UploadsBillingAuthKey,
     });
-    expect(parseUploadCompletedConfig({ ...env("UploadsCompleted"), AWS_REGION: REGION })).toMatchObject({
+    expect(parseUploadCompletedConfig(withSecrets("UploadsCompleted"))).toMatchObject({
       apps: { storefront: { webhookUrl: "https://shop.example.com/hooks/gantry-uploads" }, billing: {} },
       webhookSecrets: { storefront: SECRETS.SST_SECRET_UploadsStorefrontWebhookSecret },
       eventBusName: "default",

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { configCheckCommand } from "../../packages/cli/src/commands/config-check.ts";
 import { approveCommand, historyCommand } from "../../packages/cli/src/commands/ledger.ts";
 import { replayCommand } from "../../packages/cli/src/commands/replay.ts";
-import { basicScan, capture, digest, pointCliAt, push } from "./scenario-helpers.ts";
+import { basicScan, CALLER_ARN, capture, digest, pointCliAtStage, push } from "./scenario-helpers.ts";
 
 describe("gantry replay", () => {
   beforeAll(() => {
@@ -82,7 +82,7 @@ describe("gantry replay", () => {
 
 describe("gantry approve / history against a running sandbox", () => {
   let sandbox: Sandbox;
-  let restoreEnv: () => void;
+  let restoreEnv: () => Promise<void>;
   const blocked = digest("payments critical");
 
   beforeAll(async () => {
@@ -91,10 +91,10 @@ describe("gantry approve / history against a running sandbox", () => {
     sandbox.publish(push("api", blocked, "prod"));
     sandbox.publish(basicScan("api", blocked, { CRITICAL: 2 }));
     await sandbox.settle();
-    restoreEnv = pointCliAt(sandbox);
+    restoreEnv = await pointCliAtStage(sandbox);
   });
   afterAll(async () => {
-    restoreEnv();
+    await restoreEnv();
     await sandbox.stop();
   });
 
@@ -106,9 +106,7 @@ describe("gantry approve / history against a running sandbox", () => {
 
   it("approves a blocked digest: deploys it and records who and why", async () => {
     const { io, out } = capture();
-    expect(
-      await approveCommand(["payments", blocked, "--reason", "fixed upstream", "--actor", "alice"], io),
-    ).toBe(0);
+    expect(await approveCommand(["payments", blocked, "--reason", "fixed upstream"], io)).toBe(0);
     expect(out[0]).toMatch(/^approve payments/);
     expect(out[1]).toMatch(/^deploy payments .* UpdateService to .*api@sha256:/);
     await sandbox.settle();
@@ -119,7 +117,7 @@ describe("gantry approve / history against a running sandbox", () => {
     expect(releases[0]).toMatchObject({
       digest: blocked,
       state: "deployed",
-      override: { actor: "alice", reason: "fixed upstream" },
+      override: { actor: CALLER_ARN, reason: "fixed upstream" },
     });
     expect(journal.map((entry: { type: string }) => entry.type)).toEqual(
       expect.arrayContaining(["candidate", "block", "approve", "deploy", "outcome"]),
@@ -130,7 +128,7 @@ describe("gantry approve / history against a running sandbox", () => {
   it("prints a readable table and explains an unknown service", async () => {
     const table = capture();
     expect(await historyCommand(["payments"], table.io)).toBe(0);
-    expect(table.out.join("\n")).toMatch(/deployed\s+approved by alice/);
+    expect(table.out.join("\n")).toContain(`approved by ${CALLER_ARN}`);
     await expect(historyCommand(["nope"], capture().io)).rejects.toThrow(
       /no Gantry-managed service named "nope" \(managed services: payments\)/,
     );

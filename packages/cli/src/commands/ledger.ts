@@ -1,4 +1,3 @@
-import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
 import {
   approveRelease,
@@ -10,7 +9,15 @@ import {
   toNotification,
 } from "@gantry/core";
 import type { AppContext } from "@gantry/runtime";
-import { contextFor, loadGantryConfigFile, resolveTarget } from "../target.ts";
+import {
+  actorFor,
+  checkStageFlags,
+  contextFor,
+  gantryConfigFor,
+  requireDurableRetries,
+  resolveTarget,
+  TargetUsageError,
+} from "../target.ts";
 import { shortDigest } from "../timeline.ts";
 import type { CommandIo } from "./test-pattern.ts";
 
@@ -39,7 +46,9 @@ export async function historyCommand(args: string[], io: CommandIo): Promise<num
     io.stderr("usage: gantry history <service> [--json] [--limit N]");
     return 2;
   }
-  const context = contextFor(await resolveTarget(), await loadGantryConfigFile(values.config));
+  const opened = await open(io, values, false);
+  if (!opened) return 2;
+  const { context } = opened;
   const serviceArn = await serviceArnByName(context, positionals[0] as string);
   const releases = await context.deps.ledger.releasesByService(serviceArn);
   const journal = await context.deps.ledger.history(serviceArn, Number(values.limit));
@@ -67,9 +76,10 @@ export async function approveCommand(args: string[], io: CommandIo): Promise<num
     return 2;
   }
   const [service, digest] = positionals as [string, string];
-  const context = contextFor(await resolveTarget(), await loadGantryConfigFile(values.config));
+  const opened = await open(io, values, true);
+  if (!opened) return 2;
+  const { context, actor } = opened;
   const serviceArn = await serviceArnByName(context, service);
-  const actor = actorOf(values.actor);
   await report(
     context,
     io,
@@ -88,9 +98,11 @@ export async function quarantineCommand(args: string[], io: CommandIo): Promise<
     return 2;
   }
   const [, service, digest] = positionals as [string, string, string];
-  const context = contextFor(await resolveTarget(), await loadGantryConfigFile(values.config));
+  const opened = await open(io, values, true);
+  if (!opened) return 2;
+  const { context, actor } = opened;
   const serviceArn = await serviceArnByName(context, service);
-  const input = { serviceArn, digest, actor: actorOf(values.actor), reason: values.reason };
+  const input = { serviceArn, digest, actor, reason: values.reason };
   await report(context, io, await liftQuarantine(context.deps, input));
   return 0;
 }
@@ -102,12 +114,14 @@ export async function rollbackCommand(args: string[], io: CommandIo): Promise<nu
     io.stderr('usage: gantry rollback <service> [--to <digest>] --reason "why" [--actor name]');
     return 2;
   }
-  const context = contextFor(await resolveTarget(), await loadGantryConfigFile(values.config));
+  const opened = await open(io, values, true);
+  if (!opened) return 2;
+  const { context, actor } = opened;
   const serviceArn = await serviceArnByName(context, positionals[0] as string);
   const toDigest = typeof values.to === "string" ? values.to : undefined;
   const input = {
     serviceArn,
-    actor: actorOf(values.actor),
+    actor,
     reason: values.reason,
     ...(toDigest ? { toDigest } : {}),
   };
@@ -129,8 +143,38 @@ function parsePersonAct(args: string[]) {
   });
 }
 
-function actorOf(given: string | undefined): string {
-  return given ?? `${process.env.USER ?? userInfo().username} (cli)`;
+interface Flags {
+  config?: string | undefined;
+  actor?: string | undefined;
+}
+
+/**
+ * The target (a stage or the sandbox) and the config to judge by, which a stage names on stderr.
+ * For an act of a person (`act`), also who acts and, on a stage, the means to retry what it
+ * deploys. A flag that does not apply to the target is a usage error: undefined, after saying why.
+ */
+async function open(
+  io: CommandIo,
+  flags: Flags,
+  act: true,
+): Promise<{ context: AppContext; actor: string } | undefined>;
+async function open(io: CommandIo, flags: Flags, act: false): Promise<{ context: AppContext } | undefined>;
+async function open(io: CommandIo, flags: Flags, act: boolean) {
+  const target = await resolveTarget();
+  try {
+    checkStageFlags(target, flags);
+  } catch (error) {
+    if (!(error instanceof TargetUsageError)) throw error;
+    io.stderr(error.message);
+    return undefined;
+  }
+  if (act) requireDurableRetries(target);
+  const actor = act ? await actorFor(target, flags.actor) : undefined;
+  const { config, source } = await gantryConfigFor(target, flags.config);
+  if (target.kind === "stage") {
+    io.stderr(`${target.label}: ${actor ? `${actor} acts, ` : ""}judging with ${source}`);
+  }
+  return { context: contextFor(target, config), ...(actor ? { actor } : {}) };
 }
 
 /** Publish what the act did (as the handlers do) and print it. */

@@ -121,6 +121,7 @@ const headline = fc.record({
   approvedBy: fc.option(fc.record({ actor: text(3000), reason: text(5000) }), { nil: undefined }),
   keptBlockedBy: fc.option(fc.record({ actor: text(3000), at: text(50) }), { nil: undefined }),
   quarantined: fc.option(fc.boolean(), { nil: undefined }),
+  rollbackTo: fc.option(text(500), { nil: undefined }),
   updatedAt: text(60),
 });
 
@@ -267,15 +268,28 @@ describe("headline", () => {
     const rolledBack = {
       ...release,
       state: "rolled-back" as const,
+      deployStartedAt: "2026-11-02T09:02:00.000Z",
       quarantine: { since: "t", reason: "health check" },
     };
-    expect(headlineActions(headlineFromRelease(rolledBack, []))).toEqual(["rollback", "lift-quarantine"]);
+    const good = {
+      ...release,
+      digest: `sha256:${"b".repeat(64)}`,
+      state: "deployed" as const,
+      pushedAt: "2026-11-01T09:00:00.000Z",
+      deployStartedAt: "2026-11-01T09:02:00.000Z",
+      deployEndedAt: "2026-11-01T09:05:00.000Z",
+    };
+    const headline = headlineFromRelease(rolledBack, [], [rolledBack, good]);
+    expect(headline.rollbackTo).toBe(good.digest);
+    expect(headlineActions(headline)).toEqual(["rollback", "lift-quarantine"]);
     const lifted = {
       ...rolledBack,
       quarantine: { ...rolledBack.quarantine, liftedBy: { actor: "a", reason: "r", at: "t" } },
     };
-    expect(headlineActions(headlineFromRelease(lifted, []))).toEqual(["rollback"]);
+    expect(headlineActions(headlineFromRelease(lifted, [], [lifted, good]))).toEqual(["rollback"]);
     expect(headlineActions(headlineFromRelease({ ...release, state: "deployed" }, []))).toEqual([]);
+    // No release went live before it: there is nothing to name, so no button.
+    expect(headlineActions(headlineFromRelease(rolledBack, [], [rolledBack]))).toEqual(["lift-quarantine"]);
   });
 
   it("does not change while the release stays put, so it is not edited for nothing", () => {

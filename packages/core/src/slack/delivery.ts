@@ -1,7 +1,13 @@
 import type { LedgerPort } from "../ports.ts";
-import { releaseId } from "../release.ts";
+import { type Release, releaseId } from "../release.ts";
 import type { SlackMessage } from "./block-kit.ts";
-import { fingerprint, type Headline, headlineFromNotification, headlineFromRelease } from "./headline.ts";
+import {
+  fingerprint,
+  type Headline,
+  headlineFromNotification,
+  headlineFromRelease,
+  offersRollback,
+} from "./headline.ts";
 import { levelRank, type SlackNotification } from "./notification.ts";
 import {
   type SlackPort,
@@ -24,7 +30,7 @@ const LEASE_WAITS_MS = [100, 200, 400, 800, 1600, 2000, 2000];
 export interface SlackDeliveryDeps {
   slack: SlackPort;
   threads: SlackThreadStorePort;
-  ledger: Pick<LedgerPort, "getRelease" | "history">;
+  ledger: Pick<LedgerPort, "getRelease" | "history" | "releasesByService">;
   routing: SlackRouting;
   /** The service's `gantry:channel` tag, when it has one. */
   channelTagOf(serviceArn: string): Promise<string | undefined>;
@@ -144,7 +150,7 @@ export async function refreshHeadlines(
   if (deps.slack.mode !== "bot") return [];
   const release = await deps.ledger.getRelease(target.serviceArn, target.digest);
   if (!release) return [];
-  const headline = headlineFromRelease(release, await deps.ledger.history(release.serviceArn));
+  const headline = await headlineOf(deps, release);
   const done: SlackDelivery[] = [];
   for (const known of await deps.threads.threadsOf(releaseId(release))) {
     const owner = deps.newOwner();
@@ -168,11 +174,18 @@ export async function currentHeadline(
 ): Promise<Headline> {
   if (notification.serviceArn && notification.digest) {
     const release = await deps.ledger.getRelease(notification.serviceArn, notification.digest);
-    if (release) {
-      return headlineFromRelease(release, await deps.ledger.history(release.serviceArn));
-    }
+    if (release) return headlineOf(deps, release);
   }
   return headlineFromNotification(notification);
+}
+
+async function headlineOf(deps: Pick<SlackDeliveryDeps, "ledger">, release: Release): Promise<Headline> {
+  const [journal, releases] = await Promise.all([
+    deps.ledger.history(release.serviceArn),
+    // A failed release's rollback button names the last good digest of the service.
+    offersRollback(release.state) ? deps.ledger.releasesByService(release.serviceArn) : [],
+  ]);
+  return headlineFromRelease(release, journal, releases);
 }
 
 async function channelsFor(deps: SlackDeliveryDeps, notification: SlackNotification): Promise<string[]> {

@@ -1,5 +1,6 @@
 import type { JournalEntry } from "../ports.ts";
 import type { Release, ReleaseState } from "../release.ts";
+import { lastGoodBefore } from "../use-cases/rollback-guard.ts";
 import type { SlackNotification } from "./notification.ts";
 
 /** Journal keys the Slack "Keep blocked" decision is recorded under (see keepReleaseBlocked). */
@@ -25,12 +26,23 @@ export interface Headline {
   keptBlockedBy?: { actor: string; at: string };
   /** After a rollback: true while quarantined, false once lifted, unset when unknown. */
   quarantined?: boolean;
+  /**
+   * The digest "Roll back to last good" deploys from this failed release: the last release that
+   * went live, while the service has not moved on since this one. Unset: no such button.
+   */
+  rollbackTo?: string;
   updatedAt: string;
 }
 
-export function headlineFromRelease(release: Release, journal: readonly JournalEntry[]): Headline {
+/** `serviceReleases`: every release of the service, to find the last good one for a failed release. */
+export function headlineFromRelease(
+  release: Release,
+  journal: readonly JournalEntry[],
+  serviceReleases: readonly Release[] = [],
+): Headline {
   const quarantine = release.quarantine;
   const keptBlocked = release.state === "blocked" ? latestKeepBlocked(journal, release.digest) : undefined;
+  const rollbackTo = FAILED.has(release.state) ? lastGoodBefore(serviceReleases, release.digest) : undefined;
   return {
     service: release.serviceName,
     serviceArn: release.serviceArn,
@@ -45,6 +57,7 @@ export function headlineFromRelease(release: Release, journal: readonly JournalE
       : {}),
     ...(keptBlocked ? { keptBlockedBy: keptBlocked } : {}),
     ...(quarantine ? { quarantined: !quarantine.liftedBy } : {}),
+    ...(rollbackTo ? { rollbackTo } : {}),
     updatedAt: sinceOf(release),
   };
 }
@@ -69,6 +82,11 @@ function headlineReasons(release: Release): string[] {
 }
 
 const FAILED: ReadonlySet<Headline["state"]> = new Set(["failed", "rolled-back", "rollback-failed"]);
+
+/** A release in these states offers "Roll back to last good" (when a last good one is known). */
+export function offersRollback(state: Headline["state"]): boolean {
+  return FAILED.has(state);
+}
 
 /** The newest "Keep blocked" for this digest (journal is newest first). */
 function latestKeepBlocked(journal: readonly JournalEntry[], digest: string) {
@@ -125,7 +143,8 @@ export function headlineActions(headline: Headline): HeadlineAction[] {
   if (!headline.serviceArn || !headline.digest) return [];
   if (headline.state === "blocked" && !headline.keptBlockedBy) return ["approve-once", "keep-blocked"];
   const actions: HeadlineAction[] = [];
-  if (FAILED.has(headline.state)) actions.push("rollback");
+  // Only with a known target: the button deploys exactly the digest it names.
+  if (FAILED.has(headline.state) && headline.rollbackTo) actions.push("rollback");
   if (headline.quarantined === true) actions.push("lift-quarantine");
   return actions;
 }

@@ -194,23 +194,19 @@ const BUTTONS: Record<HeadlineAction, Omit<ButtonElement, "type" | "action_id" |
     },
   },
   "keep-blocked": { text: plain("Keep blocked") },
-  rollback: {
-    text: plain("Roll back to last good"),
-    style: "danger",
-    confirm: {
-      title: plain("Roll back?"),
-      text: plain("Gantry deploys the service's last known good digest. Your Slack user is recorded."),
-      confirm: plain("Roll back"),
-      deny: plain("Cancel"),
-    },
-  },
+  // Its confirmation names the target digest (rollbackConfirm).
+  rollback: { text: plain("Roll back to last good"), style: "danger" },
   "lift-quarantine": { text: plain("Lift quarantine") },
 };
 
 function actionsBlock(headline: Headline): SlackBlock | undefined {
   const actions = headlineActions(headline);
   if (actions.length === 0 || !headline.serviceArn || !headline.digest) return undefined;
-  const value = encodeActionValue({ serviceArn: headline.serviceArn, digest: headline.digest });
+  const value = encodeActionValue({
+    serviceArn: headline.serviceArn,
+    digest: headline.digest,
+    ...(headline.rollbackTo ? { rollbackTo: headline.rollbackTo } : {}),
+  });
   // A value Slack would refuse means no buttons, never a message Slack rejects.
   if (value.length > SLACK_LIMITS.buttonValue) return undefined;
   return {
@@ -221,7 +217,22 @@ function actionsBlock(headline: Headline): SlackBlock | undefined {
       action_id: SLACK_ACTION_IDS[action],
       value,
       ...BUTTONS[action],
+      ...(action === "rollback" && headline.rollbackTo
+        ? { confirm: rollbackConfirm(headline.rollbackTo) }
+        : {}),
     })),
+  };
+}
+
+/** The confirmation names the digest the press deploys: the button acts on exactly that one. */
+function rollbackConfirm(rollbackTo: string): ButtonElement["confirm"] {
+  return {
+    title: plain("Roll back?"),
+    text: plain(
+      `Gantry deploys ${shortDigest(rollbackTo)} (the last release that went live), unless the service has moved on since this message. Your Slack user is recorded.`,
+    ),
+    confirm: plain("Roll back"),
+    deny: plain("Cancel"),
   };
 }
 

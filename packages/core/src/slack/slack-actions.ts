@@ -10,10 +10,12 @@ import { KEEP_BLOCKED_KEY_PREFIX } from "./headline.ts";
 /**
  * A button pressed in Slack, applied through the same use cases as the CLI, with the Slack user as
  * the recorded actor. Refusals (e.g. the release is no longer blocked) are thrown, as from the CLI.
+ * Every action is safe to press twice, or twice at once: each checks, under a conditional ledger
+ * write, that the release is still where the message showed it.
  */
 export async function applySlackAction(
   deps: GantryDeps,
-  input: { action: HeadlineAction; serviceArn: string; digest: string; actor: string },
+  input: { action: HeadlineAction; serviceArn: string; digest: string; rollbackTo?: string; actor: string },
 ): Promise<Effect[]> {
   const target = { serviceArn: input.serviceArn, digest: input.digest, actor: input.actor };
   switch (input.action) {
@@ -22,15 +24,31 @@ export async function applySlackAction(
     case "keep-blocked":
       return keepReleaseBlocked(deps, { ...target, reason: "kept blocked in Slack" });
     case "rollback":
-      // The service's last known good digest, as `gantry rollback <service>` without --to.
+      // Exactly the digest the message named, and only while the service has not moved on from
+      // the release the message is about (a second or stale press changes nothing).
+      if (!input.rollbackTo) throw new Error(untargetedRollback(input.serviceArn));
       return rollbackService(deps, {
         serviceArn: input.serviceArn,
         actor: input.actor,
         reason: `rolled back from ${input.digest} in Slack`,
+        toDigest: input.rollbackTo,
+        fromDigest: input.digest,
       });
     case "lift-quarantine":
       return liftQuarantine(deps, { ...target, reason: "quarantine lifted in Slack" });
   }
+}
+
+/**
+ * A button on a message posted before buttons named their target: what it meant ("the last good
+ * digest" as of some earlier time) cannot be known now, so it is refused rather than guessed.
+ */
+function untargetedRollback(serviceArn: string): string {
+  const service = serviceArn.split("/")[1] ?? serviceArn;
+  return (
+    "this message is older than Gantry's exact rollbacks and does not say which digest to roll back to: " +
+    `use the button on a newer message, or \`gantry rollback ${service} --to <digest>\`; nothing was changed`
+  );
 }
 
 /**

@@ -5,6 +5,7 @@ import type { Release } from "../release.ts";
 import { withConflictRetry } from "./conflict-retry.ts";
 import { deployOrQueue, journal } from "./deploy-slot.ts";
 import { decide } from "./gated-deploy.ts";
+import { movedOnReason, movedOnSince } from "./rollback-guard.ts";
 
 interface PersonAct {
   serviceArn: string;
@@ -70,14 +71,23 @@ export async function liftQuarantine(
 /**
  * `gantry rollback <service> [--to <digest>]`: deploy a known-good digest again (default: the
  * newest deployed release that is not the one running now). Recorded like an approval.
+ *
+ * `fromDigest` (Slack's "Roll back to last good", made for one failed release): only while that
+ * release is still the last one Gantry deployed or a person chose; otherwise nothing changes and
+ * the refusal says what happened since. The commit also moves `fromDigest`'s version, so of two
+ * presses at once (two invocations) one commit fails its condition, re-reads and is refused.
  */
 export async function rollbackService(
   deps: GantryDeps,
-  input: PersonAct & { toDigest?: string },
+  input: PersonAct & { toDigest?: string; fromDigest?: string },
 ): Promise<Effect[]> {
   requireReason(input.reason);
   const target = await withConflictRetry(async () => {
     const releases = await deps.ledger.releasesByService(input.serviceArn);
+    const from = input.fromDigest ? notMovedOn(releases, input.serviceArn, input.fromDigest) : undefined;
+    if (from && from.digest === input.toDigest) {
+      throw new Error(`cannot roll back ${from.digest} to itself; nothing was changed`);
+    }
     const running = runningDigest((await deps.appRunner.describeService(input.serviceArn)).imageIdentifier);
     const release = input.toDigest
       ? releases.find((candidate) => candidate.digest === input.toDigest)
@@ -120,10 +130,28 @@ export async function rollbackService(
         expectedVersion: release.version,
       },
       journal(deps, release, effect, `rollback#${release.digest}#${at}`),
+      ...(from
+        ? [
+            {
+              kind: "update-release" as const,
+              release: { ...from, version: from.version + 1 },
+              expectedVersion: from.version,
+            },
+          ]
+        : []),
     ]);
     return { effect, digest: release.digest };
   });
   return [target.effect, ...(await deployOrQueue(deps, input.serviceArn, target.digest))];
+}
+
+/** The release a rollback was offered for, as long as nothing has moved on since. */
+function notMovedOn(releases: readonly Release[], serviceArn: string, fromDigest: string): Release {
+  const from = releases.find((candidate) => candidate.digest === fromDigest);
+  if (!from) throw new Error(`no release ${fromDigest} is recorded for ${serviceArn}; nothing was changed`);
+  const mover = movedOnSince(releases, fromDigest);
+  if (mover) throw new Error(movedOnReason(from.serviceName, fromDigest, mover));
+  return from;
 }
 
 function runningDigest(imageIdentifier: string): string | undefined {

@@ -1,5 +1,6 @@
+import { DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { backoffCeilingSeconds, type Effect } from "@gantry/core";
-import { Sandbox } from "@gantry/local";
+import { callViolations, Sandbox } from "@gantry/local";
 import { describe, expect, inject, it } from "vitest";
 import { basicScan, digest, ofType, push, replay, updateServiceCalls } from "./scenario-helpers.ts";
 
@@ -245,6 +246,87 @@ describe("self-healing App Runner (sandbox, real handlers, DynamoDB Local, emula
       oldServiceArn: oldArn,
       newServiceUrl: expect.stringMatching(/awsapprunner\.com$/),
     });
+  });
+
+  it("when the DELETED event is lost, the reconciler creates the service again (DescribeService sees it deleted)", async () => {
+    let oldArn = "";
+    const effects = await replay(
+      {
+        services: [
+          {
+            ...web,
+            create: true,
+            faults: [
+              { op: "CREATE_SERVICE", outcome: "create-failed" },
+              { op: "UpdateService", outcome: "refuse" },
+              { op: "DELETE_SERVICE", outcome: "no-event" },
+            ],
+          },
+        ],
+      },
+      undefined,
+      async (sandbox) => {
+        const services = sandbox.appRunner.snapshot().services;
+        expect(services.map(({ service }) => service.Status).sort()).toEqual(["DELETED", "RUNNING"]);
+        oldArn = services.find(({ service }) => service.Status === "DELETED")?.service.ServiceArn as string;
+        const newArn = services.find(({ service }) => service.Status === "RUNNING")?.service.ServiceArn;
+        expect(await sandbox.ledger.getServiceRecord("storefront")).toMatchObject({
+          serviceArn: newArn,
+          previousArns: [oldArn],
+          recovery: { phase: "recovered", newServiceArn: newArn },
+        });
+        // Every request Gantry sent (DescribeCustomDomains, CreateService, …) and every answer fit the model.
+        expect(callViolations(sandbox.appRunner.model, sandbox.appRunner.calls)).toEqual([]);
+      },
+    );
+    expect(types(effects)).toEqual(["recreate", "recreate", "outcome"]);
+    expect(ofType(effects, "recreate")[1]).toMatchObject({ phase: "creating", oldServiceArn: oldArn });
+  });
+
+  it("environment values never reach the ledger, and a recreated service gets them back from App Runner", async () => {
+    const secret = "sk_live_51NotARealKeyButSecretAllTheSame";
+    const sandbox = await Sandbox.start({ dynamodbEndpoint: inject("dynamodbEndpoint"), slack: false });
+    const dynamodb = new DynamoDBClient({
+      endpoint: inject("dynamodbEndpoint"),
+      region: "us-east-1",
+      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    });
+    try {
+      sandbox.appRunner.injectFault({ op: "CREATE_SERVICE", outcome: "create-failed" });
+      sandbox.appRunner.injectFault({ op: "UpdateService", outcome: "refuse" });
+      await sandbox.appRunner.handle("CreateService", {
+        ServiceName: "storefront",
+        SourceConfiguration: {
+          ImageRepository: {
+            ImageIdentifier: `${sandbox.registry}/web:prod`,
+            ImageRepositoryType: "ECR",
+            ImageConfiguration: { Port: "8080", RuntimeEnvironmentVariables: { STRIPE_KEY: secret } },
+          },
+          AutoDeploymentsEnabled: false,
+          AuthenticationConfiguration: {
+            AccessRoleArn: `arn:aws:iam::${sandbox.accountId}:role/apprunner-ecr-access`,
+          },
+        },
+        Tags: [{ Key: "gantry:managed", Value: "true" }],
+      });
+      await sandbox.settle();
+
+      expect(types(sandbox.effects())).toEqual(["recreate", "recreate", "outcome"]);
+      const running = sandbox.appRunner
+        .snapshot()
+        .services.find(({ service }) => service.Status === "RUNNING");
+      expect(running?.service).toMatchObject({
+        SourceConfiguration: {
+          ImageRepository: { ImageConfiguration: { RuntimeEnvironmentVariables: { STRIPE_KEY: secret } } },
+        },
+      });
+      const { Items = [] } = await dynamodb.send(new ScanCommand({ TableName: sandbox.ledger.tableName }));
+      expect(JSON.stringify(Items)).toContain("STRIPE_KEY");
+      expect(JSON.stringify(Items)).not.toContain(secret);
+    } finally {
+      dynamodb.destroy();
+      await sandbox.stop();
+    }
   });
 
   it("a service a person paused is not resumed, even with autoResume", async () => {

@@ -1,8 +1,10 @@
+import { createHash, randomBytes } from "node:crypto";
 import {
   type AppRunnerClient,
   CreateServiceCommand,
   type CreateServiceCommandInput,
   DeleteServiceCommand,
+  DescribeCustomDomainsCommand,
   DescribeServiceCommand,
   ListOperationsCommand,
   ListServicesCommand,
@@ -19,7 +21,10 @@ import {
   isManaged,
   type ManagedService,
   type OperationSummary,
+  type RecreateCheck,
+  RecreateRefusedError,
   type ServiceSpecSnapshot,
+  TAG_MANAGED,
 } from "@gantry/core";
 
 /** A managed service as discovery last saw it, with the tags it was judged by. */
@@ -43,6 +48,13 @@ export class AppRunnerAdapter implements AppRunnerPort {
     private readonly client: AppRunnerClient,
     private readonly clock: Clock,
     private readonly discoveryTtlMs = 60_000,
+    /**
+     * The IAM roles this function may pass to App Runner (the access and instance roles granted
+     * `iam:PassRole` in `infra/permissions.ts`). A recreate whose spec names another role is refused
+     * before the delete: CreateService would be denied after it. Undefined where no IAM applies
+     * (sandbox, emulators): not checked.
+     */
+    private readonly passableRoleArns?: readonly string[],
   ) {}
 
   async listManagedServices(): Promise<ManagedService[]> {
@@ -80,7 +92,21 @@ export class AppRunnerAdapter implements AppRunnerPort {
   }
 
   async describeService(serviceArn: string): Promise<ManagedService> {
-    return toManaged(await this.#describe(serviceArn), await this.#tags(serviceArn));
+    const service = await this.#describe(serviceArn);
+    // A deleted service keeps no tags worth reading (and cannot be tagged: TagResource is refused).
+    return toManaged(service, service.Status === "DELETED" ? {} : await this.#tags(serviceArn));
+  }
+
+  async serviceStatus(serviceArn: string): Promise<string> {
+    try {
+      return (await this.#describe(serviceArn)).Status ?? "";
+    } catch (error) {
+      // "It can describe a service in any state, including deleted services"
+      // (https://docs.aws.amazon.com/apprunner/latest/api/API_Service.html), for a while: after
+      // that, the ARN of a service Gantry deleted is unknown, which also means deleted.
+      if ((error as Error).name === "ResourceNotFoundException") return "DELETED";
+      throw error;
+    }
   }
 
   async deployImage(serviceArn: string, imageIdentifier: string): Promise<{ operationId: string }> {
@@ -110,15 +136,41 @@ export class AppRunnerAdapter implements AppRunnerPort {
     }));
   }
 
+  /** The CreateService input that reproduces the service, its environment values only as hashes. */
   async captureSpec(serviceArn: string): Promise<ServiceSpecSnapshot> {
     const service = await this.#describe(serviceArn);
     const tags = await this.#tags(serviceArn);
-    return {
+    return withoutEnvironmentValues({
       serviceName: service.ServiceName ?? "",
       ...(service.ServiceUrl ? { serviceUrl: service.ServiceUrl } : {}),
       createInput: createInputOf(service, tags) as unknown as Record<string, unknown>,
       capturedAt: this.clock.now().toISOString(),
-    };
+    });
+  }
+
+  /**
+   * Everything that would make CreateService fail or lose something once the service is deleted,
+   * asked before DeleteService: the input completed with the live environment values (checked
+   * against the recorded hashes), validated against the App Runner API model, the roles it passes,
+   * and the custom domains and private endpoint a new service would not have.
+   */
+  async checkRecreate(serviceArn: string, spec: ServiceSpecSnapshot): Promise<RecreateCheck> {
+    const service = await this.#describe(serviceArn);
+    const { input, problems } = completeInput(withoutEnvironmentValues(spec), service);
+    problems.push(...(await this.#inputProblems(input)));
+    const losses: RecreateCheck["losses"] = [];
+    const domains = await this.#customDomains(serviceArn);
+    if (domains.length > 0) {
+      // Custom domains are associated with one service ARN and point at its App Runner subdomain
+      // (https://docs.aws.amazon.com/apprunner/latest/api/API_AssociateCustomDomain.html).
+      losses.push({ kind: "custom-domains", detail: `custom domains ${domains.join(", ")}` });
+    }
+    if (service.NetworkConfiguration?.IngressConfiguration?.IsPubliclyAccessible === false) {
+      // Reachable only through a VPC ingress connection, which DeleteService requires to be gone
+      // (https://docs.aws.amazon.com/apprunner/latest/api/API_DeleteService.html).
+      losses.push({ kind: "private-ingress", detail: "its private endpoint (VPC ingress connection)" });
+    }
+    return { problems, losses };
   }
 
   async rebuildService(serviceArn: string, spec: ServiceSpecSnapshot): Promise<{ operationId: string }> {
@@ -142,10 +194,22 @@ export class AppRunnerAdapter implements AppRunnerPort {
 
   async createService(
     spec: ServiceSpecSnapshot,
+    options: { environmentFrom?: string } = {},
   ): Promise<{ serviceArn: string; serviceUrl: string; operationId: string }> {
-    const { Service: created, OperationId } = await this.client.send(
-      new CreateServiceCommand(spec.createInput as unknown as CreateServiceCommandInput),
-    );
+    const recorded = withoutEnvironmentValues(spec);
+    const source = options.environmentFrom ? await this.#describeIfKnown(options.environmentFrom) : undefined;
+    const names = Object.keys(recorded.environment?.sha256 ?? {});
+    if (!source && names.length > 0) {
+      throw new RecreateRefusedError([
+        `the values of environment variables ${names.join(", ")} can no longer be read: App Runner no longer describes ${options.environmentFrom ?? "the service they came from"}`,
+      ]);
+    }
+    const { input, problems } = source
+      ? completeInput(recorded, source)
+      : { input: recorded.createInput as unknown as CreateServiceCommandInput, problems: [] };
+    problems.push(...(await this.#inputProblems(input)));
+    if (problems.length > 0) throw new RecreateRefusedError(problems);
+    const { Service: created, OperationId } = await this.client.send(new CreateServiceCommand(input));
     this.#cache = undefined;
     return {
       serviceArn: required(created?.ServiceArn, "CreateService", spec.serviceName),
@@ -157,6 +221,73 @@ export class AppRunnerAdapter implements AppRunnerPort {
   async resumeService(serviceArn: string): Promise<{ operationId: string }> {
     const { OperationId } = await this.client.send(new ResumeServiceCommand({ ServiceArn: serviceArn }));
     return { operationId: required(OperationId, "ResumeService", serviceArn) };
+  }
+
+  async #describeIfKnown(serviceArn: string): Promise<Service | undefined> {
+    try {
+      return await this.#describe(serviceArn);
+    } catch (error) {
+      if ((error as Error).name === "ResourceNotFoundException") return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * What the App Runner API model says is wrong with a CreateService input, and what IAM would
+   * refuse: a role this function may not pass, no `gantry:managed=true` tag (CreateService is
+   * granted only with it). Messages name members and constraints, never values.
+   */
+  async #inputProblems(input: CreateServiceCommandInput): Promise<string[]> {
+    const { appRunnerModel } = await import("./app-runner-model.ts");
+    const problems = appRunnerModel()
+      .validateInput("CreateService", input)
+      .map(
+        (found) =>
+          `CreateService input: ${found.path || "(input)"} ${found.message.replace(/, got .*$/s, "")}`,
+      );
+    const image = input.SourceConfiguration?.ImageRepository;
+    if (
+      image?.ImageRepositoryType === "ECR" &&
+      !input.SourceConfiguration?.AuthenticationConfiguration?.AccessRoleArn
+    ) {
+      // "It's required for ECR image repositories" (AuthenticationConfiguration.AccessRoleArn,
+      // https://docs.aws.amazon.com/apprunner/latest/api/API_AuthenticationConfiguration.html).
+      problems.push(
+        "CreateService input: a private ECR image needs AuthenticationConfiguration.AccessRoleArn",
+      );
+    }
+    if (!input.Tags?.some((tag) => tag.Key === TAG_MANAGED && tag.Value === "true")) {
+      problems.push(
+        `CreateService input: no ${TAG_MANAGED}=true tag (Gantry may only create managed services)`,
+      );
+    }
+    if (this.passableRoleArns) {
+      const roles = [
+        input.SourceConfiguration?.AuthenticationConfiguration?.AccessRoleArn,
+        input.InstanceConfiguration?.InstanceRoleArn,
+      ].filter((role): role is string => role !== undefined);
+      for (const role of roles) {
+        if (!this.passableRoleArns.includes(role)) {
+          problems.push(
+            `role ${role} is not one Gantry may pass to App Runner (GANTRY_APPRUNNER_ACCESS_ROLE_ARNS / GANTRY_APPRUNNER_INSTANCE_ROLE_ARNS at deploy time)`,
+          );
+        }
+      }
+    }
+    return problems;
+  }
+
+  async #customDomains(serviceArn: string): Promise<string[]> {
+    const domains: string[] = [];
+    let NextToken: string | undefined;
+    do {
+      const page = await this.client.send(
+        new DescribeCustomDomainsCommand({ ServiceArn: serviceArn, MaxResults: 5, NextToken }),
+      );
+      domains.push(...(page.CustomDomains ?? []).map((domain) => domain.DomainName ?? "?"));
+      NextToken = page.NextToken;
+    } while (NextToken);
+    return domains;
   }
 
   async #describe(serviceArn: string): Promise<Service> {
@@ -224,6 +355,86 @@ export function createInputOf(service: Service, tags: Record<string, string>): C
       .filter(([key]) => !key.startsWith("aws:"))
       .map(([Key, Value]) => ({ Key, Value })),
   } as CreateServiceCommandInput;
+}
+
+/**
+ * The spec as the ledger may hold it: RuntimeEnvironmentVariables out of the CreateService input,
+ * their names kept with a salted SHA-256 of each value. (A spec recorded before values were kept
+ * out is converted the same way before use.) RuntimeEnvironmentSecrets stay: they are references to
+ * Secrets Manager or SSM Parameter Store, not values.
+ */
+export function withoutEnvironmentValues(spec: ServiceSpecSnapshot): ServiceSpecSnapshot {
+  const input = spec.createInput as unknown as CreateServiceCommandInput;
+  const image = input.SourceConfiguration?.ImageRepository;
+  const values = image?.ImageConfiguration?.RuntimeEnvironmentVariables;
+  if (!values || !image?.ImageConfiguration) return spec;
+  const { RuntimeEnvironmentVariables: _values, ...imageConfiguration } = image.ImageConfiguration;
+  const salt = spec.environment?.salt ?? randomBytes(16).toString("hex");
+  const sha256 = Object.fromEntries(
+    Object.entries(values).map(([name, value]) => [name, environmentHash(salt, name, value)]),
+  );
+  const createInput: CreateServiceCommandInput = {
+    ...input,
+    SourceConfiguration: {
+      ...input.SourceConfiguration,
+      ImageRepository: { ...image, ImageConfiguration: imageConfiguration },
+    },
+  };
+  return {
+    ...spec,
+    createInput: createInput as unknown as Record<string, unknown>,
+    environment: { salt, sha256: { ...spec.environment?.sha256, ...sha256 } },
+  };
+}
+
+export function environmentHash(salt: string, name: string, value: string): string {
+  return createHash("sha256").update(`${salt}\0${name}\0${value}`).digest("hex");
+}
+
+/**
+ * The recorded input with the environment values `service` has, when they are exactly the recorded
+ * ones: the same names, each value hashing to the recorded hash. Otherwise the problems, by name.
+ */
+function completeInput(
+  spec: ServiceSpecSnapshot,
+  service: Service,
+): { input: CreateServiceCommandInput; problems: string[] } {
+  const input = spec.createInput as unknown as CreateServiceCommandInput;
+  const live =
+    service.SourceConfiguration?.ImageRepository?.ImageConfiguration?.RuntimeEnvironmentVariables ?? {};
+  const recorded = spec.environment?.sha256 ?? {};
+  const salt = spec.environment?.salt ?? "";
+  const problems: string[] = [];
+  const missing = Object.keys(recorded).filter((name) => live[name] === undefined);
+  const unrecorded = Object.keys(live).filter((name) => recorded[name] === undefined);
+  const changed = Object.keys(recorded).filter(
+    (name) => live[name] !== undefined && environmentHash(salt, name, live[name]) !== recorded[name],
+  );
+  if (missing.length > 0)
+    problems.push(
+      `environment variables ${missing.join(", ")} are recorded but the service has no value for them`,
+    );
+  if (unrecorded.length > 0)
+    problems.push(
+      `environment variables ${unrecorded.join(", ")} are on the service but not in the recorded spec`,
+    );
+  if (changed.length > 0)
+    problems.push(`environment variables ${changed.join(", ")} have other values than the recorded spec`);
+  const image = input.SourceConfiguration?.ImageRepository;
+  if (problems.length > 0 || Object.keys(recorded).length === 0 || !image) return { input, problems };
+  return {
+    input: {
+      ...input,
+      SourceConfiguration: {
+        ...input.SourceConfiguration,
+        ImageRepository: {
+          ...image,
+          ImageConfiguration: { ...image.ImageConfiguration, RuntimeEnvironmentVariables: { ...live } },
+        },
+      },
+    },
+    problems,
+  };
 }
 
 function required(value: string | undefined, operation: string, subject: string): string {

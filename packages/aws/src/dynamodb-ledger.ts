@@ -13,6 +13,7 @@ import {
   type LedgerPort,
   type LedgerWrite,
   type Release,
+  recreateInFlight,
   type ScanRecord,
   type ServiceRecord,
   type ServiceSlot,
@@ -26,6 +27,7 @@ const releaseKey = (serviceArn: string, digest: string) => ({ pk: service(servic
 const slotKey = (serviceArn: string) => ({ pk: service(serviceArn), sk: "SLOT" });
 const scanKey = (repository: string, digest: string) => ({ pk: `IMG#${repository}@${digest}`, sk: "SCAN" });
 const recordKey = (serviceName: string) => ({ pk: `SVCNAME#${serviceName}`, sk: "RECORD" });
+const RECREATE_INDEX = "RECREATE";
 
 /**
  * The ledger on one DynamoDB table (single-table design):
@@ -34,6 +36,8 @@ const recordKey = (serviceName: string) => ({ pk: `SVCNAME#${serviceName}`, sk: 
  * - journal   pk SVC#<arn>  sk LOG#<iso time>#<key>  (history, newest first by sort key)
  * - scan      pk IMG#<repo>@<digest> sk SCAN
  * - record    pk SVCNAME#<name> sk RECORD (spec, recovery, pause: outlives a recreated service's ARN)
+ *             gsi1 RECREATE / SVCNAME#<name> only while a recreate is in flight (a sparse index entry:
+ *             the reconciler finds those services here, as App Runner no longer lists them)
  * Every state change is a conditional write on `version`; a multi-item change is one transaction.
  */
 export class DynamoDbLedger implements LedgerPort {
@@ -150,12 +154,25 @@ export class DynamoDbLedger implements LedgerPort {
     return Item?.record as ServiceRecord | undefined;
   }
 
+  async recreatesInFlight(): Promise<ServiceRecord[]> {
+    const items = await this.#queryAll({
+      IndexName: LEDGER_KEYS.byDigestIndex,
+      KeyConditionExpression: "gsi1pk = :recreate",
+      ExpressionAttributeValues: { ":recreate": RECREATE_INDEX },
+    });
+    return items.map((item) => item.record as ServiceRecord);
+  }
+
   async putServiceRecord(record: ServiceRecord, expectedVersion: number | undefined): Promise<void> {
+    // A put replaces the whole item: the index entry goes away with the recreate's end.
+    const indexed = recreateInFlight(record)
+      ? { gsi1pk: RECREATE_INDEX, gsi1sk: recordKey(record.serviceName).pk }
+      : {};
     try {
       await this.#documents.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...recordKey(record.serviceName), version: record.version, record },
+          Item: { ...recordKey(record.serviceName), ...indexed, version: record.version, record },
           ...(expectedVersion === undefined
             ? { ConditionExpression: "attribute_not_exists(pk)" }
             : {

@@ -1,4 +1,5 @@
 export * from "./app-runner-adapter.ts";
+export * from "./aws-model.ts";
 export * from "./cloudwatch-logs-adapter.ts";
 export * from "./dynamodb-ledger.ts";
 export * from "./eventbridge-scheduler-adapter.ts";

@@ -1,10 +1,13 @@
 import {
   AppRunnerClient,
+  CreateServiceCommand,
+  DescribeCustomDomainsCommand,
   DescribeServiceCommand,
   InvalidStateException,
   ListOperationsCommand,
   ListServicesCommand,
   ListTagsForResourceCommand,
+  ResourceNotFoundException,
   type Service,
   UpdateServiceCommand,
 } from "@aws-sdk/client-apprunner";
@@ -191,5 +194,175 @@ describe("AppRunnerAdapter", () => {
       (await adapter.listOperations(arn)).map((operation) => `${operation.id}:${operation.status}`),
     ).toEqual(["op-2:IN_PROGRESS", "op-1:SUCCEEDED"]);
     expect(appRunner).toHaveReceivedCommandWith(ListOperationsCommand, { ServiceArn: arn, MaxResults: 20 });
+  });
+});
+
+describe("AppRunnerAdapter: a recreate is checked before anything is deleted", () => {
+  const accessRole = "arn:aws:iam::111122223333:role/apprunner-ecr-access";
+  const instanceRole = "arn:aws:iam::111122223333:role/storefront-runtime";
+  /** A CREATE_FAILED service with a secret in its environment, a secret reference and an instance role. */
+  const failed: Service = {
+    ...service,
+    Status: "CREATE_FAILED",
+    SourceConfiguration: {
+      ...service.SourceConfiguration,
+      ImageRepository: {
+        ImageIdentifier: `${registry}/web:prod`,
+        ImageRepositoryType: "ECR",
+        ImageConfiguration: {
+          Port: "3000",
+          RuntimeEnvironmentVariables: { LOG_LEVEL: "info", STRIPE_KEY: "sk_live_do-not-store" },
+          RuntimeEnvironmentSecrets: {
+            DB_PASSWORD: "arn:aws:secretsmanager:us-east-1:111122223333:secret:db-AbCdEf",
+          },
+        },
+      },
+    },
+    InstanceConfiguration: { Cpu: "1024", Memory: "2048", InstanceRoleArn: instanceRole },
+  };
+  const managedTags = [{ Key: "gantry:managed", Value: "true" }];
+
+  function answering(described: Service, domains: string[] = []) {
+    appRunner.on(DescribeServiceCommand).resolves({ Service: described });
+    appRunner.on(ListTagsForResourceCommand).resolves({ Tags: managedTags });
+    appRunner.on(DescribeCustomDomainsCommand).resolves({
+      DNSTarget: "abc.us-east-1.awsapprunner.com",
+      ServiceArn: arn,
+      CustomDomains: domains.map((DomainName) => ({
+        DomainName,
+        EnableWWWSubdomain: false,
+        Status: "ACTIVE",
+      })),
+      VpcDNSTargets: [],
+    });
+  }
+
+  const adapterPassing = (roles?: string[]) =>
+    new AppRunnerAdapter(new AppRunnerClient({ region: "us-east-1", maxAttempts: 1 }), clock, 60_000, roles);
+
+  it("records environment variables only by name and salted hash; secret references stay", async () => {
+    answering(failed);
+    const spec = await adapterPassing().captureSpec(arn);
+
+    expect(JSON.stringify(spec)).not.toContain("sk_live_do-not-store");
+    expect(JSON.stringify(spec)).not.toContain('"info"');
+    expect(Object.keys(spec.environment?.sha256 ?? {}).sort()).toEqual(["LOG_LEVEL", "STRIPE_KEY"]);
+    expect(spec.environment?.sha256.STRIPE_KEY).toMatch(/^[0-9a-f]{64}$/);
+    expect(spec.createInput).toMatchObject({
+      SourceConfiguration: {
+        ImageRepository: {
+          ImageConfiguration: {
+            Port: "3000",
+            RuntimeEnvironmentSecrets: {
+              DB_PASSWORD: "arn:aws:secretsmanager:us-east-1:111122223333:secret:db-AbCdEf",
+            },
+          },
+        },
+      },
+    });
+  });
+
+  it("a complete, valid spec with passable roles and nothing to lose may be recreated", async () => {
+    answering(failed);
+    const adapter = adapterPassing([accessRole, instanceRole]);
+    const spec = await adapter.captureSpec(arn);
+    await expect(adapter.checkRecreate(arn, spec)).resolves.toEqual({ problems: [], losses: [] });
+  });
+
+  it("names what is wrong: model violations, roles Gantry may not pass, changed environment values", async () => {
+    answering(failed);
+    const adapter = adapterPassing([accessRole]);
+    const spec = await adapter.captureSpec(arn);
+    const source = (spec.createInput.SourceConfiguration ?? {}) as Record<string, Record<string, unknown>>;
+    const broken = {
+      ...spec,
+      createInput: {
+        ...spec.createInput,
+        SourceConfiguration: {
+          ...source,
+          ImageRepository: { ...source.ImageRepository, ImageRepositoryType: undefined },
+        },
+      },
+    };
+    // The service now runs with another value than the one recorded.
+    const changed = structuredClone(failed);
+    changed.SourceConfiguration!.ImageRepository!.ImageConfiguration!
+      .RuntimeEnvironmentVariables!.STRIPE_KEY = "sk_live_rotated";
+    answering(changed);
+
+    const { problems } = await adapter.checkRecreate(arn, broken);
+
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        "CreateService input: SourceConfiguration.ImageRepository.ImageRepositoryType is required",
+        expect.stringMatching(new RegExp(`^role ${instanceRole} is not one Gantry may pass`)),
+        "environment variables STRIPE_KEY have other values than the recorded spec",
+      ]),
+    );
+    expect(problems.join(" ")).not.toMatch(/sk_live/);
+  });
+
+  it("reports custom domains and a private endpoint as what a new service would lose", async () => {
+    answering(
+      { ...failed, NetworkConfiguration: { IngressConfiguration: { IsPubliclyAccessible: false } } },
+      ["shop.example.com"],
+    );
+    const adapter = adapterPassing();
+    const { losses } = await adapter.checkRecreate(arn, await adapter.captureSpec(arn));
+    expect(losses.map((loss) => loss.kind)).toEqual(["custom-domains", "private-ingress"]);
+    expect(losses[0]?.detail).toContain("shop.example.com");
+  });
+
+  it("creates with the values read back from the deleted service, checked against the recorded hashes", async () => {
+    answering(failed);
+    const adapter = adapterPassing([accessRole, instanceRole]);
+    const spec = await adapter.captureSpec(arn);
+    expect(JSON.stringify(spec)).not.toContain("sk_live_do-not-store");
+    answering({ ...failed, Status: "DELETED" });
+    appRunner.on(CreateServiceCommand).resolves({
+      OperationId: "0f0e0d0c-0b0a-4909-8807-060504030201",
+      Service: {
+        ...failed,
+        ServiceArn: `${arn.slice(0, -32)}${"f".repeat(32)}`,
+        Status: "OPERATION_IN_PROGRESS",
+      },
+    });
+
+    await adapter.createService(spec, { environmentFrom: arn });
+
+    const sent = appRunner.commandCalls(CreateServiceCommand)[0]?.args[0].input;
+    expect(
+      sent?.SourceConfiguration?.ImageRepository?.ImageConfiguration?.RuntimeEnvironmentVariables,
+    ).toEqual({
+      LOG_LEVEL: "info",
+      STRIPE_KEY: "sk_live_do-not-store",
+    });
+    expect(loadAppRunnerModel().validateInput("CreateService", sent)).toEqual([]);
+  });
+
+  it("refuses to create (and sends nothing) when the values can no longer be read", async () => {
+    answering(failed);
+    const adapter = adapterPassing();
+    const spec = await adapter.captureSpec(arn);
+    appRunner
+      .on(DescribeServiceCommand)
+      .rejects(new ResourceNotFoundException({ message: "A resource doesn't exist", $metadata: {} }));
+
+    await expect(adapter.createService(spec, { environmentFrom: arn })).rejects.toMatchObject({
+      name: "RecreateRefusedError",
+      problems: [expect.stringContaining("LOG_LEVEL, STRIPE_KEY")],
+    });
+    expect(appRunner).not.toHaveReceivedCommand(CreateServiceCommand);
+  });
+
+  it("reads a deleted service's status, and an ARN App Runner no longer knows as deleted", async () => {
+    appRunner.on(DescribeServiceCommand).resolves({ Service: { ...failed, Status: "DELETED" } });
+    const adapter = adapterPassing();
+    await expect(adapter.describeService(arn)).resolves.toMatchObject({ status: "DELETED", tags: {} });
+    expect(appRunner).not.toHaveReceivedCommand(ListTagsForResourceCommand);
+    appRunner
+      .on(DescribeServiceCommand)
+      .rejects(new ResourceNotFoundException({ message: "A resource doesn't exist", $metadata: {} }));
+    await expect(adapter.serviceStatus(arn)).resolves.toBe("DELETED");
   });
 });

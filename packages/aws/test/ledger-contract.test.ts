@@ -150,4 +150,34 @@ describe.each(ledgers)("ledger contract: %s", (_name, makeLedger) => {
     await ledger.putServiceRecord({ serviceName: name, serviceArn: "new", version: 2 }, 1);
     expect((await ledger.getServiceRecord(name))?.serviceArn).toBe("new");
   });
+
+  it("lists the records of recreates in flight, and only while they are", async () => {
+    const name = `svc-${randomUUID()}`;
+    const mine = async () =>
+      (await ledger.recreatesInFlight()).filter((record) => record.serviceName === name);
+    const recovery = { attempts: 2, oldServiceArn: arn, startedAt: "2026-11-02T09:00:00.000Z" };
+    await ledger.putServiceRecord({ serviceName: name, serviceArn: arn, version: 1 }, undefined);
+    expect(await mine()).toEqual([]);
+    await ledger.putServiceRecord(
+      { serviceName: name, serviceArn: arn, recovery: { ...recovery, phase: "deleting" }, version: 2 },
+      1,
+    );
+    expect((await mine()).map((record) => record.recovery?.phase)).toEqual(["deleting"]);
+    // Claimed for CreateService, no new ARN yet: still the reconciler's to finish.
+    await ledger.putServiceRecord(
+      { serviceName: name, serviceArn: arn, recovery: { ...recovery, phase: "creating" }, version: 3 },
+      2,
+    );
+    expect(await mine()).toHaveLength(1);
+    await ledger.putServiceRecord(
+      {
+        serviceName: name,
+        serviceArn: "new",
+        recovery: { ...recovery, phase: "creating", newServiceArn: "new" },
+        version: 4,
+      },
+      3,
+    );
+    expect(await mine()).toEqual([]);
+  });
 });

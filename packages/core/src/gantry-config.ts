@@ -69,6 +69,18 @@ const policy = z.object({
    */
   maxScanAgeDays: z.number().int().min(1).max(365).default(30),
   retry: retry.default(DEFAULT_RETRY),
+  /**
+   * A CREATE_FAILED service that a rebuild cannot fix is deleted and created again: new ARN, new
+   * App Runner URL. Custom domains and a private (VPC ingress) endpoint do not come along, so such a
+   * service is left for a person unless allowed here. Optional: absent, both are refused.
+   */
+  recreate: z
+    .object({
+      allowWithCustomDomains: z.boolean().default(false),
+      allowWithPrivateIngress: z.boolean().default(false),
+    })
+    .strict()
+    .optional(),
 });
 
 export const gantryConfigSchema = z

@@ -25,3 +25,4 @@ export * from "./use-cases/pause.ts";
 export * from "./use-cases/quarantine.ts";
 export * from "./use-cases/reconcile.ts";
 export * from "./use-cases/recovery.ts";
+export * from "./use-cases/service-history.ts";

@@ -73,17 +73,56 @@ export interface AppRunnerPort {
   /** UpdateService with the service's own configuration: AWS's way out of CREATE_FAILED (FACTS §0.2). */
   rebuildService(serviceArn: string, spec: ServiceSpecSnapshot): Promise<{ operationId: string }>;
   deleteService(serviceArn: string): Promise<{ operationId: string }>;
+  /**
+   * Could `spec` be created again once the service at `serviceArn` is deleted? Asked before every
+   * DeleteService. `problems`: CreateService would be incomplete or refused (the API model, roles
+   * Gantry may not pass, environment values missing or changed): never delete. `losses`: what the
+   * new service would not have (custom domains, private ingress): delete only where policy allows.
+   */
+  checkRecreate(serviceArn: string, spec: ServiceSpecSnapshot): Promise<RecreateCheck>;
+  /**
+   * CreateService from `spec`. Its environment values are not in the spec (nor in the ledger): they
+   * are read from the service `environmentFrom` replaces (App Runner describes deleted services too)
+   * and must match the recorded hashes, else it throws RecreateRefusedError and creates nothing.
+   */
   createService(
     spec: ServiceSpecSnapshot,
+    options?: { environmentFrom?: string },
   ): Promise<{ serviceArn: string; serviceUrl: string; operationId: string }>;
+  /**
+   * DescribeService's status, for a service Gantry deleted: App Runner describes deleted services
+   * for a while (status DELETED), then no longer knows the ARN, which also reads as "DELETED".
+   */
+  serviceStatus(serviceArn: string): Promise<string>;
   resumeService(serviceArn: string): Promise<{ operationId: string }>;
+}
+
+export interface RecreateCheck {
+  problems: string[];
+  losses: { kind: "custom-domains" | "private-ingress"; detail: string }[];
+}
+
+/** CreateService was not sent: its input could not be completed or checked (a decision, not a fault). */
+export class RecreateRefusedError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`recreate refused: ${problems.join("; ")}`);
+    this.name = "RecreateRefusedError";
+  }
 }
 
 export interface ServiceSpecSnapshot {
   serviceName: string;
   serviceUrl?: string;
-  /** The CreateService input that reproduces the service (source, instance, health check, network, …, tags). */
+  /**
+   * The CreateService input that reproduces the service (source, instance, health check, network, …,
+   * tags), without RuntimeEnvironmentVariables values: those may be secrets and never enter the ledger.
+   */
   createInput: Record<string, unknown>;
+  /**
+   * RuntimeEnvironmentVariables by name, each value only as a salted SHA-256 (hex): enough to check
+   * that values read back from App Runner at recreate time are the recorded ones.
+   */
+  environment?: { salt: string; sha256: Record<string, string> };
   capturedAt: string;
 }
 
@@ -176,11 +215,31 @@ export interface LedgerPort {
   getServiceRecord(serviceName: string): Promise<ServiceRecord | undefined>;
   /** Conditional on `version` like every state change; undefined expects no record yet. */
   putServiceRecord(record: ServiceRecord, expectedVersion: number | undefined): Promise<void>;
+  /**
+   * Records of recreates in flight (`recreateInFlight`): the old service is deleted or being deleted
+   * and no longer listed, so the reconciler finds them here, not in App Runner's listing.
+   */
+  recreatesInFlight(): Promise<ServiceRecord[]>;
+}
+
+/**
+ * A recreate the reconciler must drive: deleting the old service, or claimed for CreateService with
+ * no new ARN recorded yet. The ledger indexes exactly these records.
+ */
+export function recreateInFlight(record: ServiceRecord): boolean {
+  const recovery = record.recovery;
+  return recovery?.phase === "deleting" || (recovery?.phase === "creating" && !recovery.newServiceArn);
 }
 
 export interface ServiceRecord {
   serviceName: string;
   serviceArn: string;
+  /**
+   * ARNs this service had before Gantry recreated it, newest first. Releases and the journal stay
+   * keyed by the ARN they happened on; history reads across these, and a recreate carries the
+   * unlifted quarantines over to the new ARN (so every quarantine check keeps working unchanged).
+   */
+  previousArns?: string[];
   /** The spec captured when a release went live: what a recreate builds from. */
   lastGoodSpec?: ServiceSpecSnapshot;
   recovery?: {

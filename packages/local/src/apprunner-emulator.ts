@@ -198,6 +198,7 @@ export class AppRunnerEmulator implements AwsJsonHandler {
       PauseService: (input) => this.#simpleOperation(String(input.ServiceArn), "PAUSE_SERVICE"),
       ResumeService: (input) => this.#simpleOperation(String(input.ServiceArn), "RESUME_SERVICE"),
       DeleteService: (input) => this.#simpleOperation(String(input.ServiceArn), "DELETE_SERVICE"),
+      DescribeCustomDomains: (input) => this.#describeCustomDomains(String(input.ServiceArn)),
       ListTagsForResource: (input) => ({ Tags: tagList(this.#find(String(input.ResourceArn)).tags) }),
       TagResource: (input) => this.#tagResource(String(input.ResourceArn), input.Tags as Tag[]),
       UntagResource: (input) => this.#untagResource(String(input.ResourceArn), input.TagKeys as string[]),
@@ -317,6 +318,15 @@ export class AppRunnerEmulator implements AwsJsonHandler {
     const service = this.#find(arn);
     const { page, NextToken } = paginate(newestFirst(service.operations), `operations`, "desc", input);
     return { OperationSummaryList: page.map(toWireOperation), ...(NextToken ? { NextToken } : {}) };
+  }
+
+  /**
+   * Gantry asks before it recreates a service (a new service would not keep them). The emulator
+   * associates no custom domains: the answer is the service's App Runner subdomain and none.
+   */
+  #describeCustomDomains(arn: string): Json {
+    const service = this.#find(arn);
+    return { DNSTarget: service.url, ServiceArn: service.arn, CustomDomains: [], VpcDNSTargets: [] };
   }
 
   #tagResource(arn: string, tags: Tag[]): Json {

@@ -4,7 +4,7 @@ import { onRetryDue, recoverStaleClaim } from "./deploy-slot.ts";
 import { expireScanTimeouts } from "./gated-deploy.ts";
 import { settleActiveOperation } from "./operation-events.ts";
 import { handlePaused } from "./pause.ts";
-import { completeRecovery, recoverCreateFailed, reportStuckOperation } from "./recovery.ts";
+import { completeRecovery, recoverCreateFailed, reportStuckOperation, resumeRecreates } from "./recovery.ts";
 
 /** A scheduled retry that has not run this long after its time was lost: run it from here. */
 const LOST_RETRY_GRACE_MS = 10 * 60_000;
@@ -18,6 +18,8 @@ const LOST_RETRY_GRACE_MS = 10 * 60_000;
  * (AccessDenied, a bad spec) is reported and skipped, and the rest of the fleet is still reconciled.
  */
 export async function reconcile(deps: GantryDeps): Promise<Effect[]> {
+  // Recreates in flight: App Runner no longer lists their deleted services; the ledger has them.
+  const recreates = await resumeRecreates(deps);
   const services = await deps.appRunner.listManagedServices();
   const isolated = new Isolation(deps);
   const now = deps.clock.now().getTime();
@@ -33,7 +35,7 @@ export async function reconcile(deps: GantryDeps): Promise<Effect[]> {
       ),
     );
   }
-  return isolated.effects();
+  return [...recreates, ...isolated.effects()];
 }
 
 async function reconcileService(deps: GantryDeps, service: ManagedService, now: number): Promise<Effect[]> {

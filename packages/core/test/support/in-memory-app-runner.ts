@@ -1,9 +1,12 @@
-import type {
-  AppRunnerPort,
-  Clock,
-  ManagedService,
-  OperationSummary,
-  ServiceSpecSnapshot,
+import { createHash } from "node:crypto";
+import {
+  type AppRunnerPort,
+  type Clock,
+  type ManagedService,
+  type OperationSummary,
+  type RecreateCheck,
+  RecreateRefusedError,
+  type ServiceSpecSnapshot,
 } from "../../src/index.ts";
 import { TAG_MANAGED } from "../../src/managed-services.ts";
 
@@ -20,6 +23,18 @@ interface FakeService extends ManagedService {
   /** What a failed deployment rolls back to. */
   previousImage?: string;
   createInput: Record<string, unknown>;
+  /** RuntimeEnvironmentVariables: what DescribeService returns, never what captureSpec records. */
+  environment: Record<string, string>;
+  customDomains: string[];
+  /** NetworkConfiguration.IngressConfiguration.IsPubliclyAccessible = false. */
+  privateIngress: boolean;
+  /** What checkRecreate finds wrong with the CreateService input (the adapter's model validation). */
+  createProblems: string[];
+}
+
+/** The adapter hashes with a salted SHA-256; so does the fake, so a changed value is noticed. */
+function hashOf(salt: string, name: string, value: string): string {
+  return createHash("sha256").update(`${salt}\0${name}\0${value}`).digest("hex");
 }
 
 type Method = keyof AppRunnerPort;
@@ -55,6 +70,10 @@ export class InMemoryAppRunner implements AppRunnerPort {
     status?: string;
     autoDeploymentsEnabled?: boolean;
     port?: number;
+    environment?: Record<string, string>;
+    customDomains?: string[];
+    privateIngress?: boolean;
+    createProblems?: string[];
   }): ManagedService {
     const serviceArn = `arn:aws:apprunner:${this.region}:${this.account}:service/${input.name}/${this.#id().replaceAll("-", "")}`;
     const service: FakeService = {
@@ -66,6 +85,10 @@ export class InMemoryAppRunner implements AppRunnerPort {
       tags: input.tags ?? { [TAG_MANAGED]: "true" },
       ...(input.port ? { port: input.port } : {}),
       createInput: {},
+      environment: input.environment ?? {},
+      customDomains: input.customDomains ?? [],
+      privateIngress: input.privateIngress ?? false,
+      createProblems: input.createProblems ?? [],
     };
     this.services.set(serviceArn, service);
     this.operations.set(serviceArn, []);
@@ -97,6 +120,16 @@ export class InMemoryAppRunner implements AppRunnerPort {
     else if (service.status === "OPERATION_IN_PROGRESS") service.status = "RUNNING";
     service.previousImage = undefined;
     return operation.id;
+  }
+
+  /** App Runner no longer describes the service (a deleted service is describable only for a while). */
+  forget(serviceArn: string): void {
+    this.services.delete(serviceArn);
+  }
+
+  /** The service as DescribeService shows it, with its settings (tests only). */
+  inspect(serviceArn: string): FakeService {
+    return structuredClone(this.#service(serviceArn));
   }
 
   /** An operation someone else started (a person's StartDeployment, App Runner maintenance). */
@@ -151,6 +184,8 @@ export class InMemoryAppRunner implements AppRunnerPort {
   async captureSpec(serviceArn: string): Promise<ServiceSpecSnapshot> {
     await this.#enter("captureSpec", serviceArn);
     const service = this.#service(serviceArn);
+    const salt = `salt-${this.#id()}`;
+    const names = Object.keys(service.environment);
     return {
       serviceName: service.serviceName,
       createInput: {
@@ -159,8 +194,36 @@ export class InMemoryAppRunner implements AppRunnerPort {
         Tags: Object.entries(service.tags).map(([Key, Value]) => ({ Key, Value })),
         ...service.createInput,
       },
+      ...(names.length > 0
+        ? {
+            environment: {
+              salt,
+              sha256: Object.fromEntries(
+                names.map((name) => [name, hashOf(salt, name, service.environment[name] as string)]),
+              ),
+            },
+          }
+        : {}),
       capturedAt: this.clock.now().toISOString(),
     };
+  }
+
+  async checkRecreate(serviceArn: string, spec: ServiceSpecSnapshot): Promise<RecreateCheck> {
+    await this.#enter("checkRecreate", serviceArn);
+    const service = this.#service(serviceArn);
+    const losses: RecreateCheck["losses"] = [];
+    if (service.customDomains.length > 0)
+      losses.push({ kind: "custom-domains", detail: `custom domains ${service.customDomains.join(", ")}` });
+    if (service.privateIngress) losses.push({ kind: "private-ingress", detail: "a private endpoint" });
+    return {
+      problems: [...service.createProblems, ...this.#environmentProblems(service, spec)],
+      losses,
+    };
+  }
+
+  async serviceStatus(serviceArn: string): Promise<string> {
+    await this.#enter("serviceStatus", serviceArn);
+    return this.services.get(serviceArn)?.status ?? "DELETED";
   }
 
   async rebuildService(serviceArn: string, _spec: ServiceSpecSnapshot): Promise<{ operationId: string }> {
@@ -179,8 +242,25 @@ export class InMemoryAppRunner implements AppRunnerPort {
 
   async createService(
     spec: ServiceSpecSnapshot,
+    options: { environmentFrom?: string } = {},
   ): Promise<{ serviceArn: string; serviceUrl: string; operationId: string }> {
     await this.#enter("createService");
+    const names = Object.keys(spec.environment?.sha256 ?? {});
+    const source = options.environmentFrom ? this.services.get(options.environmentFrom) : undefined;
+    if (names.length > 0 && !source) {
+      throw new RecreateRefusedError([`values of ${names.join(", ")} can no longer be read`]);
+    }
+    const problems = source ? this.#environmentProblems(source, spec) : [];
+    if (problems.length > 0) throw new RecreateRefusedError(problems);
+    const taken = [...this.services.values()].some(
+      (service) => service.serviceName === spec.serviceName && service.status !== "DELETED",
+    );
+    if (taken) {
+      throw awsError(
+        "InvalidRequestException",
+        `Service with the provided name already exists: ${spec.serviceName}`,
+      );
+    }
     const tags = Object.fromEntries(
       ((spec.createInput.Tags as { Key: string; Value: string }[] | undefined) ?? []).map((tag) => [
         tag.Key,
@@ -190,7 +270,13 @@ export class InMemoryAppRunner implements AppRunnerPort {
     const image =
       (spec.createInput.SourceConfiguration as { ImageRepository?: { ImageIdentifier?: string } } | undefined)
         ?.ImageRepository?.ImageIdentifier ?? "";
-    const created = this.addService({ name: spec.serviceName, image, tags, status: "OPERATION_IN_PROGRESS" });
+    const created = this.addService({
+      name: spec.serviceName,
+      image,
+      tags,
+      status: "OPERATION_IN_PROGRESS",
+      environment: source ? { ...source.environment } : {},
+    });
     const operationId = this.#start(this.#service(created.serviceArn), "CREATE_SERVICE");
     return {
       serviceArn: created.serviceArn,
@@ -211,6 +297,18 @@ export class InMemoryAppRunner implements AppRunnerPort {
     const fault = this.#faults.get(method)?.shift();
     this.calls.push({ method, ...(serviceArn ? { serviceArn } : {}), ...(image && !fault ? { image } : {}) });
     if (fault) throw fault;
+  }
+
+  #environmentProblems(service: FakeService, spec: ServiceSpecSnapshot): string[] {
+    const recorded = spec.environment?.sha256 ?? {};
+    const salt = spec.environment?.salt ?? "";
+    const names = new Set([...Object.keys(recorded), ...Object.keys(service.environment)]);
+    return [...names]
+      .filter((name) => {
+        const value = service.environment[name];
+        return value === undefined || recorded[name] !== hashOf(salt, name, value);
+      })
+      .map((name) => `environment variable ${name} differs from the recorded spec`);
   }
 
   #service(serviceArn: string): FakeService {
@@ -257,7 +355,14 @@ export class InMemoryAppRunner implements AppRunnerPort {
   }
 
   #view(service: FakeService): ManagedService {
-    const { previousImage: _previous, createInput: _input, ...view } = service;
-    return { ...view, tags: { ...view.tags } };
+    return {
+      serviceArn: service.serviceArn,
+      serviceName: service.serviceName,
+      status: service.status,
+      imageIdentifier: service.imageIdentifier,
+      autoDeploymentsEnabled: service.autoDeploymentsEnabled,
+      tags: { ...service.tags },
+      ...(service.port ? { port: service.port } : {}),
+    };
   }
 }

@@ -4,6 +4,7 @@ import {
   type LedgerPort,
   type LedgerWrite,
   type Release,
+  recreateInFlight,
   type ScanRecord,
   type ServiceRecord,
   type ServiceSlot,
@@ -101,6 +102,11 @@ export class InMemoryLedger implements LedgerPort {
       throw new LedgerConflictError(`service record ${record.serviceName} changed concurrently`);
     }
     this.#records.set(record.serviceName, copyOf(record));
+  }
+
+  async recreatesInFlight(): Promise<ServiceRecord[]> {
+    await this.beforeEach?.();
+    return [...this.#records.values()].filter(recreateInFlight).map(copyOf);
   }
 
   /** Every stored release, for assertions. */

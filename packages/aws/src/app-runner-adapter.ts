@@ -7,7 +7,6 @@ import {
   DescribeCustomDomainsCommand,
   DescribeServiceCommand,
   ListOperationsCommand,
-  ListServicesCommand,
   ListTagsForResourceCommand,
   ResumeServiceCommand,
   type Service,
@@ -18,7 +17,6 @@ import {
 import {
   type AppRunnerPort,
   type Clock,
-  isManaged,
   type ManagedService,
   type OperationSummary,
   type RecreateCheck,
@@ -26,28 +24,22 @@ import {
   type ServiceSpecSnapshot,
   TAG_MANAGED,
 } from "@gantry/core";
-
-/** A managed service as discovery last saw it, with the tags it was judged by. */
-interface Discovered {
-  service: ManagedService;
-  tags: Record<string, string>;
-}
+import { FleetDiscovery, type FleetDiscoveryOptions } from "./fleet-discovery.ts";
 
 /**
- * App Runner behind the core's port. Discovery (ListServices → ListTagsForResource →
- * DescribeService) is cached for `discoveryTtlMs` because every push would otherwise walk the
- * whole fleet; deploys always re-read the service first. A service this instance updates is
- * re-described alone on the next discovery, so a deploy costs one call, not a walk of the fleet.
+ * App Runner behind the core's port. Discovery (`FleetDiscovery`: ListServices, the tagging API,
+ * DescribeService only where a service changed, the fleet index in the ledger) is cached for
+ * `discoveryTtlMs` because every push would otherwise walk the whole fleet; deploys always re-read
+ * the service first. A service this instance updates is re-described alone on the next discovery,
+ * so a deploy costs one call, not a walk of the fleet.
  */
 export class AppRunnerAdapter implements AppRunnerPort {
-  #cache?: { until: number; services: Map<string, Discovered> };
-  /** Services whose configuration this instance changed since the cache was filled. */
-  readonly #changed = new Set<string>();
+  readonly #discovery: FleetDiscovery;
 
   constructor(
     private readonly client: AppRunnerClient,
     private readonly clock: Clock,
-    private readonly discoveryTtlMs = 60_000,
+    discoveryTtlMs = 60_000,
     /**
      * The IAM roles this function may pass to App Runner (the access and instance roles granted
      * `iam:PassRole` in `infra/permissions.ts`). A recreate whose spec names another role is refused
@@ -55,40 +47,14 @@ export class AppRunnerAdapter implements AppRunnerPort {
      * (sandbox, emulators): not checked.
      */
     private readonly passableRoleArns?: readonly string[],
-  ) {}
-
-  async listManagedServices(): Promise<ManagedService[]> {
-    const now = this.clock.now().getTime();
-    if (!this.#cache || this.#cache.until <= now) {
-      this.#cache = { until: now + this.discoveryTtlMs, services: await this.#walkFleet() };
-    }
-    const cache = this.#cache;
-    for (const serviceArn of [...this.#changed]) {
-      const known = cache.services.get(serviceArn);
-      if (known) known.service = toManaged(await this.#describe(serviceArn), known.tags);
-      this.#changed.delete(serviceArn);
-    }
-    return [...cache.services.values()].map((discovered) => discovered.service);
+    /** The tagging API and the fleet index (the ledger) that keep discovery cheap at fleet scale. */
+    fleet: FleetDiscoveryOptions = {},
+  ) {
+    this.#discovery = new FleetDiscovery(client, clock, discoveryTtlMs, fleet);
   }
 
-  async #walkFleet(): Promise<Map<string, Discovered>> {
-    this.#changed.clear();
-    const services = new Map<string, Discovered>();
-    let NextToken: string | undefined;
-    do {
-      const page = await this.client.send(new ListServicesCommand({ NextToken, MaxResults: 20 }));
-      for (const summary of page.ServiceSummaryList ?? []) {
-        if (!summary.ServiceArn || summary.Status === "DELETED") continue;
-        const tags = await this.#tags(summary.ServiceArn);
-        if (!isManaged(tags)) continue;
-        services.set(summary.ServiceArn, {
-          service: toManaged(await this.#describe(summary.ServiceArn), tags),
-          tags,
-        });
-      }
-      NextToken = page.NextToken;
-    } while (NextToken);
-    return services;
+  async listManagedServices(): Promise<ManagedService[]> {
+    return this.#discovery.managedServices();
   }
 
   async describeService(serviceArn: string): Promise<ManagedService> {
@@ -188,7 +154,7 @@ export class AppRunnerAdapter implements AppRunnerPort {
 
   async deleteService(serviceArn: string): Promise<{ operationId: string }> {
     const { OperationId } = await this.client.send(new DeleteServiceCommand({ ServiceArn: serviceArn }));
-    this.#cache = undefined;
+    this.#discovery.forget();
     return { operationId: required(OperationId, "DeleteService", serviceArn) };
   }
 
@@ -210,7 +176,7 @@ export class AppRunnerAdapter implements AppRunnerPort {
     problems.push(...(await this.#inputProblems(input)));
     if (problems.length > 0) throw new RecreateRefusedError(problems);
     const { Service: created, OperationId } = await this.client.send(new CreateServiceCommand(input));
-    this.#cache = undefined;
+    this.#discovery.forget();
     return {
       serviceArn: required(created?.ServiceArn, "CreateService", spec.serviceName),
       serviceUrl: created?.ServiceUrl ?? "",
@@ -309,7 +275,7 @@ export class AppRunnerAdapter implements AppRunnerPort {
     const { OperationId } = await this.client.send(new UpdateServiceCommand(input));
     if (!OperationId) throw new Error(`UpdateService returned no OperationId for ${input.ServiceArn}`);
     // Its image (or settings) changed: the next discovery re-reads this service, not the fleet.
-    if (input.ServiceArn) this.#changed.add(input.ServiceArn);
+    if (input.ServiceArn) this.#discovery.changed(input.ServiceArn);
     return { operationId: OperationId };
   }
 }

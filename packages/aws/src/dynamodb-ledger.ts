@@ -1,5 +1,6 @@
 import { type DynamoDBClient, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import {
+  DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -8,6 +9,9 @@ import {
   type TransactWriteCommandInput,
 } from "@aws-sdk/lib-dynamodb";
 import {
+  type FleetIndex,
+  type FleetIndexStore,
+  type IndexedService,
   type JournalEntry,
   LedgerConflictError,
   type LedgerPort,
@@ -28,6 +32,13 @@ const slotKey = (serviceArn: string) => ({ pk: service(serviceArn), sk: "SLOT" }
 const scanKey = (repository: string, digest: string) => ({ pk: `IMG#${repository}@${digest}`, sk: "SCAN" });
 const recordKey = (serviceName: string) => ({ pk: `SVCNAME#${serviceName}`, sk: "RECORD" });
 const RECREATE_INDEX = "RECREATE";
+/** The fleet index and the reconciler's cursor share one partition: one Query reads the index. */
+const FLEET = "FLEET";
+const fleetEntryKey = (serviceArn: string) => ({ pk: FLEET, sk: `SVC#${serviceArn}` });
+const fleetWalkKey = { pk: FLEET, sk: "WALK" };
+const reconcileCursorKey = { pk: FLEET, sk: "CURSOR#reconcile" };
+/** Index writes in flight at once: a first walk stores a whole fleet. */
+const FLEET_WRITE_CONCURRENCY = 8;
 
 /**
  * The ledger on one DynamoDB table (single-table design):
@@ -38,9 +49,11 @@ const RECREATE_INDEX = "RECREATE";
  * - record    pk SVCNAME#<name> sk RECORD (spec, recovery, pause: outlives a recreated service's ARN)
  *             gsi1 RECREATE / SVCNAME#<name> only while a recreate is in flight (a sparse index entry:
  *             the reconciler finds those services here, as App Runner no longer lists them)
+ * - fleet     pk FLEET sk SVC#<arn> (the managed services as last described, with App Runner's
+ *             UpdatedAt), sk WALK (when the fleet was last walked), sk CURSOR#reconcile
  * Every state change is a conditional write on `version`; a multi-item change is one transaction.
  */
-export class DynamoDbLedger implements LedgerPort {
+export class DynamoDbLedger implements LedgerPort, FleetIndexStore {
   readonly #documents: DynamoDBDocumentClient;
 
   constructor(
@@ -186,6 +199,82 @@ export class DynamoDbLedger implements LedgerPort {
         throw new LedgerConflictError(`service record ${record.serviceName} changed concurrently`);
       }
       throw error;
+    }
+  }
+
+  async fleetIndex(): Promise<FleetIndex> {
+    // Eventually consistent is enough: the index is a cache of App Runner, refreshed by every walk.
+    const items = await this.#queryAll({
+      KeyConditionExpression: "pk = :pk",
+      ExpressionAttributeValues: { ":pk": FLEET },
+    });
+    const services = items
+      .filter((item) => String(item.sk).startsWith("SVC#"))
+      .map((item) => item.service as IndexedService)
+      .sort((a, b) => a.serviceArn.localeCompare(b.serviceArn));
+    const walkedAt = items.find((item) => item.sk === fleetWalkKey.sk)?.walkedAt as string | undefined;
+    return { services, ...(walkedAt ? { walkedAt } : {}) };
+  }
+
+  async saveFleetIndex(change: {
+    put?: IndexedService[];
+    remove?: string[];
+    walkedAt?: string;
+  }): Promise<void> {
+    const writes: (() => Promise<void>)[] = [
+      ...(change.put ?? []).map((entry) => () => this.#putFleetEntry(entry)),
+      ...(change.remove ?? []).map((serviceArn) => async () => {
+        await this.#documents.send(
+          new DeleteCommand({ TableName: this.tableName, Key: fleetEntryKey(serviceArn) }),
+        );
+      }),
+    ];
+    for (let start = 0; start < writes.length; start += FLEET_WRITE_CONCURRENCY) {
+      await Promise.all(writes.slice(start, start + FLEET_WRITE_CONCURRENCY).map((write) => write()));
+    }
+    if (change.walkedAt) {
+      await this.#putUnlessNewer(
+        { ...fleetWalkKey, walkedAt: change.walkedAt },
+        "walkedAt < :value",
+        change.walkedAt,
+      );
+    }
+  }
+
+  async reconcileCursor(): Promise<string | undefined> {
+    const { Item } = await this.#documents.send(
+      new GetCommand({ TableName: this.tableName, Key: reconcileCursorKey, ConsistentRead: true }),
+    );
+    return Item?.serviceArn as string | undefined;
+  }
+
+  async saveReconcileCursor(serviceArn: string): Promise<void> {
+    await this.#documents.send(
+      new PutCommand({ TableName: this.tableName, Item: { ...reconcileCursorKey, serviceArn } }),
+    );
+  }
+
+  /** An entry described earlier (a slower concurrent walk) never replaces a newer description. */
+  async #putFleetEntry(entry: IndexedService): Promise<void> {
+    await this.#putUnlessNewer(
+      { ...fleetEntryKey(entry.serviceArn), updatedAt: entry.updatedAt, service: entry },
+      "updatedAt <= :value",
+      entry.updatedAt,
+    );
+  }
+
+  async #putUnlessNewer(item: Record<string, unknown>, condition: string, value: string): Promise<void> {
+    try {
+      await this.#documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          ConditionExpression: `attribute_not_exists(pk) OR ${condition}`,
+          ExpressionAttributeValues: { ":value": value },
+        }),
+      );
+    } catch (error) {
+      if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
     }
   }
 

@@ -1,6 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { LedgerConflictError, type LedgerPort, type Release, type ScanRecord } from "@gantry/core";
+import {
+  type FleetIndexStore,
+  type IndexedService,
+  LedgerConflictError,
+  type LedgerPort,
+  type Release,
+  type ScanRecord,
+} from "@gantry/core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { InMemoryLedger } from "../../core/test/support/in-memory-ledger.ts";
 import { createLedgerTable, DynamoDbLedger } from "../src/index.ts";
@@ -179,5 +186,70 @@ describe.each(ledgers)("ledger contract: %s", (_name, makeLedger) => {
       3,
     );
     expect(await mine()).toEqual([]);
+  });
+});
+
+describe.each(ledgers)("fleet index and reconciler cursor contract: %s", (_name, makeLedger) => {
+  // The fleet index is one per table: this block is its only user in this file's table.
+  const ledger = makeLedger() as LedgerPort & FleetIndexStore;
+  const arnOf = (name: string) =>
+    `arn:aws:apprunner:us-east-1:111122223333:service/${name}/${"0".repeat(32)}`;
+  const entry = (
+    name: string,
+    updatedAt: string,
+    overrides: Partial<IndexedService> = {},
+  ): IndexedService => ({
+    serviceArn: arnOf(name),
+    serviceName: name,
+    status: "RUNNING",
+    imageIdentifier: `111122223333.dkr.ecr.us-east-1.amazonaws.com/${name}:prod`,
+    autoDeploymentsEnabled: false,
+    tags: { "gantry:managed": "true" },
+    updatedAt,
+    ...overrides,
+  });
+
+  it("starts empty, then lists what was put, by ARN, with the walk's time", async () => {
+    expect(await ledger.fleetIndex()).toEqual({ services: [] });
+    await ledger.saveFleetIndex({
+      put: [entry("b", "2026-01-01T00:00:00.000Z"), entry("a", "2026-01-01T00:00:00.000Z")],
+      walkedAt: "2026-11-02T09:00:00.000Z",
+    });
+    const index = await ledger.fleetIndex();
+    expect(index.services.map((service) => service.serviceName)).toEqual(["a", "b"]);
+    expect(index.services[0]).toEqual(entry("a", "2026-01-01T00:00:00.000Z"));
+    expect(index.walkedAt).toBe("2026-11-02T09:00:00.000Z");
+  });
+
+  it("never replaces an entry with one App Runner updated earlier; the same UpdatedAt carries a new status", async () => {
+    await ledger.saveFleetIndex({
+      put: [entry("a", "2026-02-01T00:00:00.000Z", { imageIdentifier: "new" })],
+    });
+    await ledger.saveFleetIndex({
+      put: [
+        entry("a", "2026-01-15T00:00:00.000Z", { imageIdentifier: "stale" }),
+        entry("b", "2026-01-01T00:00:00.000Z", { status: "PAUSED" }),
+      ],
+    });
+    const services = (await ledger.fleetIndex()).services;
+    expect(services.find((service) => service.serviceName === "a")?.imageIdentifier).toBe("new");
+    expect(services.find((service) => service.serviceName === "b")?.status).toBe("PAUSED");
+  });
+
+  it("removes services that are gone or no longer managed; the walk time only moves forward", async () => {
+    await ledger.saveFleetIndex({
+      remove: [arnOf("b"), arnOf("never-indexed")],
+      walkedAt: "2026-11-02T08:00:00.000Z",
+    });
+    const index = await ledger.fleetIndex();
+    expect(index.services.map((service) => service.serviceName)).toEqual(["a"]);
+    expect(index.walkedAt).toBe("2026-11-02T09:00:00.000Z");
+  });
+
+  it("keeps the reconciler's cursor", async () => {
+    expect(await ledger.reconcileCursor()).toBeUndefined();
+    await ledger.saveReconcileCursor(arnOf("a"));
+    await ledger.saveReconcileCursor(arnOf("b"));
+    expect(await ledger.reconcileCursor()).toBe(arnOf("b"));
   });
 });

@@ -215,6 +215,9 @@ export interface LedgerPort {
   getServiceRecord(serviceName: string): Promise<ServiceRecord | undefined>;
   /** Conditional on `version` like every state change; undefined expects no record yet. */
   putServiceRecord(record: ServiceRecord, expectedVersion: number | undefined): Promise<void>;
+  /** The service ARN the last reconciler run stopped after: the next run continues from there. */
+  reconcileCursor(): Promise<string | undefined>;
+  saveReconcileCursor(serviceArn: string): Promise<void>;
   /**
    * Records of recreates in flight (`recreateInFlight`): the old service is deleted or being deleted
    * and no longer listed, so the reconciler finds them here, not in App Runner's listing.

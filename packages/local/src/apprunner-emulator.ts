@@ -259,6 +259,20 @@ export class AppRunnerEmulator implements AwsJsonHandler {
     return toWireService(service);
   }
 
+  /**
+   * Every service with its tags, in creation order, for the local Resource Groups Tagging API
+   * (`TaggingEmulator`). Deleted services are included: AWS's tagging API may go on listing them.
+   */
+  taggedServices(): { arn: string; tags: Record<string, string>; deleted: boolean }[] {
+    return [...this.#services.values()]
+      .sort((a, b) => a.seq - b.seq)
+      .map((service) => ({
+        arn: service.arn,
+        tags: Object.fromEntries(service.tags),
+        deleted: service.status === "DELETED",
+      }));
+  }
+
   snapshot(): AppRunnerSnapshot {
     return {
       services: [...this.#services.values()].map((service) => ({

@@ -17,4 +17,5 @@ export * from "./sandbox.ts";
 export * from "./sandbox-slack.ts";
 export * from "./scenario.ts";
 export * from "./sns-subscription.ts";
+export * from "./tagging-emulator.ts";
 export * from "./virtual-clock.ts";

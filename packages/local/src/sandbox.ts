@@ -27,6 +27,7 @@ import { LocalScheduler } from "./local-scheduler.ts";
 import { LocalSns } from "./local-sns.ts";
 import { LogsEmulator } from "./logs-emulator.ts";
 import { type SandboxSlack, type SandboxSlackOptions, startSandboxSlack } from "./sandbox-slack.ts";
+import { TaggingEmulator } from "./tagging-emulator.ts";
 import { VirtualClock } from "./virtual-clock.ts";
 
 export interface SandboxOptions {
@@ -99,6 +100,8 @@ export interface SandboxParts {
   config: GantryConfig;
   clock: VirtualClock;
   appRunner: AppRunnerEmulator;
+  /** The Resource Groups Tagging API discovery asks which services are managed. */
+  tagging: TaggingEmulator;
   ecr: EcrEmulator;
   inspector: Inspector2Emulator;
   logs: LogsEmulator;
@@ -149,6 +152,7 @@ export class Sandbox {
   readonly config: GantryConfig;
   readonly clock: VirtualClock;
   readonly appRunner: AppRunnerEmulator;
+  readonly tagging: TaggingEmulator;
   readonly ecr: EcrEmulator;
   readonly inspector: Inspector2Emulator;
   readonly logs: LogsEmulator;
@@ -172,6 +176,7 @@ export class Sandbox {
       config: this.config,
       clock: this.clock,
       appRunner: this.appRunner,
+      tagging: this.tagging,
       ecr: this.ecr,
       inspector: this.inspector,
       logs: this.logs,
@@ -228,10 +233,11 @@ export class Sandbox {
       cleanups.push(async () => appRunner.dispose());
       const ecr = new EcrEmulator({ accountId, region, clock });
       const inspector = new Inspector2Emulator({ accountId, region, clock });
+      const tagging = new TaggingEmulator(appRunner);
       const server = new AwsEmulatorServer({
         apprunner: appRunner,
         ecr,
-        others: [logs],
+        others: [logs, tagging],
         restRoutes: inspector.routes(),
       });
       const scheduler = new LocalScheduler(clock);
@@ -253,6 +259,7 @@ export class Sandbox {
         GANTRY_DYNAMODB_ENDPOINT: dynamodbEndpoint,
         GANTRY_SNS_ENDPOINT: snsEndpoint,
         GANTRY_LOGS_ENDPOINT: endpoint,
+        GANTRY_TAGGING_ENDPOINT: endpoint,
         // Replays run hours of sandbox time in seconds; the rate limit is real time, so keep it loose.
         GANTRY_APPRUNNER_MAX_RPS: String(options.appRunnerMaxRps ?? 500),
       });
@@ -301,6 +308,7 @@ export class Sandbox {
         config,
         clock,
         appRunner,
+        tagging,
         ecr,
         inspector,
         logs,

@@ -2,7 +2,15 @@ import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dyn
 import { AppRunnerClient } from "@aws-sdk/client-apprunner";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SNSClient } from "@aws-sdk/client-sns";
-import { AppRunnerAdapter, DynamoDbLedger, limitRate, SnsNotifier, TokenBucket } from "@gantry/aws";
+import {
+  AppRunnerAdapter,
+  countCommands,
+  DynamoDbLedger,
+  limitRate,
+  type ManagedTagsPort,
+  SnsNotifier,
+  TokenBucket,
+} from "@gantry/aws";
 import {
   type Clock,
   type GantryConfig,
@@ -24,6 +32,8 @@ export interface AppContext {
   deps: GantryDeps;
   notifier: NotifierPort;
   idempotencyStore: DynamoDBPersistenceLayer;
+  /** App Runner calls this instance has sent, and the rate it allows itself: the reconciler's budget. */
+  appRunnerUsage: { calls: () => number; maxRps: number };
   /** Lets the sandbox watch what each invocation did; unset in Lambda. */
   observe?: (functionName: string, effects: import("@gantry/core").Effect[]) => void;
 }
@@ -71,6 +81,8 @@ export function buildAppContext(
   const dynamodb = new DynamoDBClient(at(runtime.endpoints.dynamodb));
   const appRunnerClient = new AppRunnerClient(at(runtime.endpoints.apprunner));
   limitRate(appRunnerClient, new TokenBucket(runtime.appRunnerMaxRps, runtime.appRunnerMaxRps * 2));
+  const appRunnerCalls = countCommands(appRunnerClient);
+  const ledger = new DynamoDbLedger(dynamodb, runtime.ledgerTable);
   return {
     deps: {
       config,
@@ -81,8 +93,12 @@ export function buildAppContext(
         (await import("./clients/logs.ts")).buildLogsPort(at(runtime.endpoints.logs), clock),
       ),
       scheduler: options.scheduler ?? retryScheduler(runtime, at(runtime.endpoints.scheduler)),
-      appRunner: new AppRunnerAdapter(appRunnerClient, clock),
-      ledger: new DynamoDbLedger(dynamodb, runtime.ledgerTable),
+      // Discovery keeps its fleet index in the ledger and asks the tagging API which services are managed.
+      appRunner: new AppRunnerAdapter(appRunnerClient, clock, undefined, undefined, {
+        index: ledger,
+        ...managedTags(runtime, at(runtime.endpoints.tagging)),
+      }),
+      ledger,
       findings: lazyPort<ScanFindingsPort>(async () =>
         (await import("./clients/scan-findings.ts")).buildScanFindingsPort(
           at(runtime.endpoints.ecr),
@@ -91,11 +107,29 @@ export function buildAppContext(
       ),
     },
     notifier: new SnsNotifier(new SNSClient(at(runtime.endpoints.sns)), runtime.topicArn),
+    appRunnerUsage: { calls: appRunnerCalls, maxRps: runtime.appRunnerMaxRps },
     idempotencyStore: new DynamoDBPersistenceLayer({
       tableName: runtime.idempotencyTable,
       awsSdkV3Client: dynamodb,
     }),
     ...(options.observe ? { observe: options.observe } : {}),
+  };
+}
+
+/**
+ * The tagging API, loaded on a discovery walk's first call. Where App Runner is an emulator
+ * (endpoint override) and no tagging endpoint is given, there is no tagging API to ask: discovery
+ * reads each service's tags from App Runner instead, as it would without the tagging API.
+ */
+function managedTags(
+  runtime: RuntimeConfig,
+  clientConfig: { region: string },
+): { managedTags?: ManagedTagsPort } {
+  if (runtime.endpoints.apprunner && !runtime.endpoints.tagging) return {};
+  return {
+    managedTags: lazyPort<ManagedTagsPort>(async () =>
+      (await import("./clients/managed-tags.ts")).buildManagedTagsPort(clientConfig),
+    ),
   };
 }
 

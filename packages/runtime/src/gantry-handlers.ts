@@ -13,6 +13,7 @@ import { EventContractError, parseAwsEvent, parseEcrImagePushEvent, parseRetryJo
 import type { AppContext } from "./composition-root.ts";
 import { gantryHandler } from "./handler.ts";
 import { logger, metrics } from "./observability.ts";
+import { reconcileBudget } from "./reconcile-budget.ts";
 
 type ContextProvider = () => AppContext;
 
@@ -110,7 +111,14 @@ export function createGantryHandlers(provide: ContextProvider) {
       name: "reconcile",
       parse: (raw: unknown) => raw,
       idempotency: false,
-      handle: async () => announce(provide(), "reconcile", await reconcile(provide().deps)),
+      // A budget from the Lambda's remaining time: at fleet scale a run continues where the last stopped.
+      handle: async (_event, { lambdaContext }) => {
+        const context = provide();
+        const budget = reconcileBudget(context.appRunnerUsage, () =>
+          lambdaContext.getRemainingTimeInMillis(),
+        );
+        return announce(context, "reconcile", await reconcile(context.deps, budget));
+      },
     }),
   };
 }

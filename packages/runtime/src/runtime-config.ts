@@ -16,6 +16,8 @@ export interface ServiceEndpoints {
   inspector?: string;
   logs?: string;
   scheduler?: string;
+  /** The Resource Groups Tagging API (discovery); the sandbox serves it next to the App Runner emulator. */
+  tagging?: string;
 }
 
 export interface RuntimeConfig {
@@ -96,6 +98,7 @@ const envSchema = z.object({
   GANTRY_INSPECTOR_ENDPOINT: optionalEndpoint(),
   GANTRY_LOGS_ENDPOINT: optionalEndpoint(),
   GANTRY_SCHEDULER_ENDPOINT: optionalEndpoint(),
+  GANTRY_TAGGING_ENDPOINT: optionalEndpoint(),
   // App Runner publishes no API rate limits: Gantry paces its own calls (a token bucket per instance).
   GANTRY_APPRUNNER_MAX_RPS: z.preprocess(
     blankAsMissing,
@@ -120,6 +123,7 @@ export function parseRuntimeConfig(env: Env): RuntimeConfig {
     inspector: vars.GANTRY_INSPECTOR_ENDPOINT,
     logs: vars.GANTRY_LOGS_ENDPOINT,
     scheduler: vars.GANTRY_SCHEDULER_ENDPOINT,
+    tagging: vars.GANTRY_TAGGING_ENDPOINT,
   });
   const retry = [
     vars.GANTRY_RETRY_FUNCTION_ARN,

@@ -71,6 +71,7 @@ describe("parseRuntimeConfig", () => {
       GANTRY_SNS_ENDPOINT: "http://127.0.0.1:4568",
       GANTRY_INSPECTOR_ENDPOINT: "https://inspector.local:8443",
       GANTRY_LOGS_ENDPOINT: "http://127.0.0.1:4569",
+      GANTRY_TAGGING_ENDPOINT: "http://127.0.0.1:4566",
     });
 
     expect(config.stage).toBe("sandbox");
@@ -81,6 +82,7 @@ describe("parseRuntimeConfig", () => {
       sns: "http://127.0.0.1:4568",
       inspector: "https://inspector.local:8443",
       logs: "http://127.0.0.1:4569",
+      tagging: "http://127.0.0.1:4566",
     });
   });
 

@@ -1,4 +1,7 @@
 import {
+  type FleetIndex,
+  type FleetIndexStore,
+  type IndexedService,
   type JournalEntry,
   LedgerConflictError,
   type LedgerPort,
@@ -16,12 +19,15 @@ import {
  * against both). Values are copied through JSON on every read and write, as DynamoDB marshalling
  * does (undefined fields vanish), so a use case can never mutate stored state by reference.
  */
-export class InMemoryLedger implements LedgerPort {
+export class InMemoryLedger implements LedgerPort, FleetIndexStore {
   readonly #releases = new Map<string, Release>();
   readonly #slots = new Map<string, ServiceSlot>();
   readonly #scans = new Map<string, ScanRecord>();
   readonly #journal = new Map<string, JournalEntry>();
   readonly #records = new Map<string, ServiceRecord>();
+  readonly #fleet = new Map<string, IndexedService>();
+  #walkedAt: string | undefined;
+  #cursor: string | undefined;
   /** Runs before every read and write: lets a test interleave concurrent handlers (see `yieldTicks`). */
   beforeEach?: () => Promise<void>;
   /** Runs before a commit is applied, with its writes: lets a test make a concurrent writer win a race. */
@@ -107,6 +113,39 @@ export class InMemoryLedger implements LedgerPort {
   async recreatesInFlight(): Promise<ServiceRecord[]> {
     await this.beforeEach?.();
     return [...this.#records.values()].filter(recreateInFlight).map(copyOf);
+  }
+
+  async fleetIndex(): Promise<FleetIndex> {
+    await this.beforeEach?.();
+    const services = [...this.#fleet.values()]
+      .sort((a, b) => a.serviceArn.localeCompare(b.serviceArn))
+      .map(copyOf);
+    return { services, ...(this.#walkedAt ? { walkedAt: this.#walkedAt } : {}) };
+  }
+
+  async saveFleetIndex(change: {
+    put?: IndexedService[];
+    remove?: string[];
+    walkedAt?: string;
+  }): Promise<void> {
+    await this.beforeEach?.();
+    for (const entry of change.put ?? []) {
+      const stored = this.#fleet.get(entry.serviceArn);
+      if (!stored || stored.updatedAt <= entry.updatedAt) this.#fleet.set(entry.serviceArn, copyOf(entry));
+    }
+    for (const serviceArn of change.remove ?? []) this.#fleet.delete(serviceArn);
+    if (change.walkedAt && (!this.#walkedAt || this.#walkedAt < change.walkedAt))
+      this.#walkedAt = change.walkedAt;
+  }
+
+  async reconcileCursor(): Promise<string | undefined> {
+    await this.beforeEach?.();
+    return this.#cursor;
+  }
+
+  async saveReconcileCursor(serviceArn: string): Promise<void> {
+    await this.beforeEach?.();
+    this.#cursor = serviceArn;
   }
 
   /** Every stored release, for assertions. */

@@ -7,7 +7,7 @@ import type { RuleTarget } from "../packages/events/src/rules.ts";
 import { nodejsBundling } from "./bundling";
 import { deadLetters } from "./dead-letters";
 import { notifications, notificationsPublish } from "./notifications";
-import { deliverFailures, permissions } from "./permissions";
+import { deliverFailures, passableRolesEnvironment, permissions } from "./permissions";
 import { RETRY_FUNCTION_NAME, retryEnvironment, scheduleRetries } from "./recovery";
 import { idempotency, idempotencyAccess, ledger, ledgerAccess } from "./storage";
 
@@ -35,6 +35,8 @@ function environment() {
     POWERTOOLS_METRICS_NAMESPACE: "Gantry",
     // Every function may start a deploy, so every function may have to schedule its retry.
     ...retryEnvironment,
+    // Checked before a recreate deletes anything (only the recreating functions may pass them all).
+    ...passableRolesEnvironment,
   };
 }
 

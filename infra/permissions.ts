@@ -82,6 +82,17 @@ const accessRoles =
 const instanceRoles = configuredRoles("GANTRY_APPRUNNER_INSTANCE_ROLE_ARNS");
 
 /**
+ * The roles a recreating function may pass (access and instance roles), for the runtime: before it
+ * deletes a service, Gantry refuses a recreate whose spec names another role, as CreateService would
+ * be denied once the old service is gone (`AppRunnerAdapter.checkRecreate`).
+ */
+export const passableRolesEnvironment = {
+  GANTRY_APPRUNNER_PASSABLE_ROLE_ARNS: $resolve([...accessRoles, ...instanceRoles]).apply((roles) =>
+    roles.join(","),
+  ),
+};
+
+/**
  * `ListServices` has no resource type in IAM: it can only be granted on `*`. It returns names
  * and ARNs only; every call that reads or changes a service is scoped below.
  */
@@ -168,8 +179,18 @@ const createFromRecordedSpec: Permission = {
   conditions: taggedManagedInRequest,
 };
 
+/**
+ * Before a recreate: a new service would not keep the custom domains associated with the old one's
+ * ARN (https://docs.aws.amazon.com/apprunner/latest/api/API_DescribeCustomDomains.html).
+ */
+const readCustomDomains: Permission = {
+  actions: ["apprunner:DescribeCustomDomains"],
+  resources: [appRunnerServices],
+};
+
 const operateServices: Permission[] = [
   readServices,
+  readCustomDomains,
   operateManagedServices,
   createManagedServices,
   createFromRecordedSpec,

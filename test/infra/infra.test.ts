@@ -97,9 +97,10 @@ const DEPLOY = [
   "apprunner:ListTagsForResource",
   "apprunner:UpdateService",
 ];
-/** Resume, rebuild (`CREATE_FAILED` → delete + create with the Gantry tags). */
+/** Resume, rebuild (`CREATE_FAILED` → delete + create with the Gantry tags, custom domains checked first). */
 const OPERATE = [
   ...DEPLOY,
+  "apprunner:DescribeCustomDomains",
   "apprunner:DeleteService",
   "apprunner:CreateService",
   "apprunner:ResumeService",
@@ -614,6 +615,19 @@ describe("IAM", () => {
         .statements(key)
         .filter((statement) => list(statement.Action).includes("iam:PassRole"));
       expect(passRole, key).toHaveLength(2);
+    }
+  });
+
+  it("tells the runtime which roles it may pass, so a recreate naming another role is refused before the delete", () => {
+    for (const key of FUNCTION_KEYS) {
+      expect(
+        inspect(production.report).fn(key).environment.variables.GANTRY_APPRUNNER_PASSABLE_ROLE_ARNS,
+        key,
+      ).toBe(CONSOLE_ACCESS_ROLE);
+      expect(
+        inspect(dev.report).fn(key).environment.variables.GANTRY_APPRUNNER_PASSABLE_ROLE_ARNS?.split(","),
+        key,
+      ).toEqual([...CONFIGURED_ACCESS_ROLES, ...CONFIGURED_INSTANCE_ROLES]);
     }
   });
 

@@ -2,7 +2,17 @@ import { DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { backoffCeilingSeconds, type Effect } from "@gantry/core";
 import { callViolations, Sandbox } from "@gantry/local";
 import { describe, expect, inject, it } from "vitest";
-import { basicScan, digest, ofType, push, replay, updateServiceCalls } from "./scenario-helpers.ts";
+import { historyCommand } from "../../packages/cli/src/commands/ledger.ts";
+import {
+  basicScan,
+  capture,
+  digest,
+  ofType,
+  pointCliAtStage,
+  push,
+  replay,
+  updateServiceCalls,
+} from "./scenario-helpers.ts";
 
 const good = digest("web good");
 const bad = digest("web bad");
@@ -277,6 +287,22 @@ describe("self-healing App Runner (sandbox, real handlers, DynamoDB Local, emula
         });
         // Every request Gantry sent (DescribeCustomDomains, CreateService, …) and every answer fit the model.
         expect(callViolations(sandbox.appRunner.model, sandbox.appRunner.calls)).toEqual([]);
+        // `gantry history` shows the service across both ARNs.
+        const restore = await pointCliAtStage(sandbox);
+        try {
+          const history = capture();
+          expect(await historyCommand(["storefront", "--json"], history.io)).toBe(0);
+          const shown = JSON.parse(history.out.join("\n"));
+          expect(shown).toMatchObject({ serviceArn: newArn, previousArns: [oldArn] });
+          expect(
+            shown.journal
+              .filter((entry: { type: string }) => entry.type === "recreate")
+              .map((entry: { serviceArn: string }) => entry.serviceArn)
+              .sort(),
+          ).toEqual([newArn, oldArn].sort());
+        } finally {
+          await restore();
+        }
       },
     );
     expect(types(effects)).toEqual(["recreate", "recreate", "outcome"]);

@@ -6,6 +6,7 @@ import {
   liftQuarantine,
   type Release,
   rollbackService,
+  serviceHistory,
   toNotification,
 } from "@gantry/core";
 import type { AppContext } from "@gantry/runtime";
@@ -50,12 +51,20 @@ export async function historyCommand(args: string[], io: CommandIo): Promise<num
   if (!opened) return 2;
   const { context } = opened;
   const serviceArn = await serviceArnByName(context, positionals[0] as string);
-  const releases = await context.deps.ledger.releasesByService(serviceArn);
-  const journal = await context.deps.ledger.history(serviceArn, Number(values.limit));
+  // Across the ARNs the service had before Gantry recreated it (the ledger keys both by ARN).
+  const serviceName = serviceArn.split("/")[1] ?? (positionals[0] as string);
+  const { serviceArns, releases, journal } = await serviceHistory(
+    context.deps,
+    { serviceName, serviceArn },
+    Number(values.limit),
+  );
+  const previousArns = serviceArns.slice(1);
   if (values.json) {
-    io.stdout(JSON.stringify({ serviceArn, releases, journal }, null, 2));
+    io.stdout(JSON.stringify({ serviceArn, previousArns, releases, journal }, null, 2));
     return 0;
   }
+  if (previousArns.length > 0)
+    io.stdout(`${serviceName} was recreated; earlier ARNs: ${previousArns.join(", ")}`);
   io.stdout(`Releases of ${positionals[0]} (newest first)`);
   io.stdout(table(["pushed", "digest", "tags", "state", "decision", "operation"], releases.map(releaseRow)));
   io.stdout("");

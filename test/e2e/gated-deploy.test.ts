@@ -254,7 +254,11 @@ describe("scan-gated, digest-pinned deploys (sandbox, real handlers, DynamoDB Lo
     });
     expect(ofType(effects, "ignore").map((effect) => effect.reasons)).toEqual([
       ["untagged push"],
-      ["no managed service runs unknown-repo"],
+      [
+        expect.stringMatching(
+          /^no managed service runs \d{12}\.dkr\.ecr\.us-east-1\.amazonaws\.com\/unknown-repo$/,
+        ),
+      ],
     ]);
     expect(ofType(effects, "candidate")).toEqual([]);
   });

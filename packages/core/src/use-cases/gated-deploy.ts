@@ -21,7 +21,9 @@ export async function onImagePushed(deps: GantryDeps, event: ImagePushed): Promi
     tracksRepository(service, image),
   );
   if (services.length === 0) {
-    return [ignore(event.digest, `no managed service runs ${event.repositoryName}`)];
+    // Name the registry: a push from another account or region never matches this one's services.
+    const registry = ecrRegistry(event.account, event.region);
+    return [ignore(event.digest, `no managed service runs ${registry}/${event.repositoryName}`)];
   }
   const effects: Effect[] = [];
   for (const service of services) effects.push(...(await candidateFor(deps, service, event)));

@@ -22,6 +22,15 @@ const ASYNC_RETRIES = 2;
 /** Lambda's maximum: an event delayed by throttling is still worth handling within 6 hours. */
 const MAX_EVENT_AGE_SECONDS = 6 * 60 * 60;
 
+/**
+ * Seconds per function; 60 unless listed. The reconciler's budget is taken from its remaining time
+ * (`packages/runtime/src/reconcile-budget.ts`): 4 minutes, under its 5-minute schedule so runs do
+ * not overlap, fit 1,080 App Runner calls at the default 5/s, enough for a 1,000-service fleet's
+ * discovery (50 calls with a warm fleet index) and the open work of a run; what does not fit
+ * continues in the next run.
+ */
+const TIMEOUT_SECONDS: Partial<Record<GantryFunction, number>> = { reconcile: 240 };
+
 const lambdaTrust = aws.iam.assumeRolePolicyForPrincipal({ Service: "lambda.amazonaws.com" });
 
 /** The runtime reads its configuration from these names only (validated once per cold start). */
@@ -48,7 +57,7 @@ function gantryFunction(id: string, file: GantryFunction, description: string, n
     runtime: "nodejs22.x",
     architecture: "arm64",
     memory: "512 MB",
-    timeout: "60 seconds",
+    timeout: `${TIMEOUT_SECONDS[file] ?? 60} seconds`,
     nodejs: nodejsBundling,
     // Powertools Logger writes JSON; JSON log format lets Lambda honour its log level too.
     logging: { format: "json", retention: "1 month" },

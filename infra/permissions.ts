@@ -98,6 +98,14 @@ export const passableRolesEnvironment = {
  */
 const listServices: Permission = { actions: ["apprunner:ListServices"], resources: ["*"] };
 
+/**
+ * Discovery asks the Resource Groups Tagging API which services carry `gantry:managed=true`, with
+ * their tags, 100 per call (instead of one ListTagsForResource per service). `tag:GetResources`
+ * has no resource type in IAM either: it can only be granted on `*`
+ * (https://docs.aws.amazon.com/service-authorization/latest/reference/list_resourcegroupstaggingapi.html).
+ */
+const findTaggedServices: Permission = { actions: ["tag:GetResources"], resources: ["*"] };
+
 /** Read any service, its tags and operations: discovery reads every service to find the managed ones. */
 const readServices: Permission = {
   actions: ["apprunner:ListOperations", "apprunner:DescribeService", "apprunner:ListTagsForResource"],
@@ -217,6 +225,7 @@ export const permissions = {
   // A scan that arrived before its push makes the push handler decide and deploy.
   "image-push": [
     listServices,
+    findTaggedServices,
     ...deployServices,
     passAccessRoles,
     readImages,
@@ -225,6 +234,7 @@ export const permissions = {
   ],
   "image-scan": [
     listServices,
+    findTaggedServices,
     ...deployServices,
     passAccessRoles,
     readImages,
@@ -235,6 +245,7 @@ export const permissions = {
   retry: [...deployServices, passAccessRoles, readAppRunnerLogs],
   reconcile: [
     listServices,
+    findTaggedServices,
     ...operateServices,
     passAccessRoles,
     ...passInstanceRoles,

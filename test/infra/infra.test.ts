@@ -106,6 +106,8 @@ const OPERATE = [
   "apprunner:ResumeService",
   "apprunner:TagResource",
 ];
+/** Discovery: every live service from App Runner, the managed ones with their tags from the tagging API. */
+const DISCOVER = ["apprunner:ListServices", "tag:GetResources"];
 /** Judge a digest: ECR basic scan, Inspector enhanced scan. (Nothing calls ecr:DescribeImages.) */
 const JUDGE = ["ecr:DescribeImageScanFindings", "inspector2:ListFindings"];
 /** Settling a finished operation quotes the service's logs. */
@@ -115,11 +117,11 @@ const SCHEDULE_RETRY = ["scheduler:CreateSchedule", "iam:PassRole"];
 
 /** Control-plane actions per function: what its use cases call (`iam:PassRole` for App Runner too). */
 const CONTROL_ACTIONS: Record<FunctionKey, string[]> = {
-  "image-push": ["apprunner:ListServices", ...DEPLOY, "iam:PassRole", ...JUDGE, ...LOGS, ...SCHEDULE_RETRY],
-  "image-scan": ["apprunner:ListServices", ...DEPLOY, "iam:PassRole", ...JUDGE, ...LOGS, ...SCHEDULE_RETRY],
+  "image-push": [...DISCOVER, ...DEPLOY, "iam:PassRole", ...JUDGE, ...LOGS, ...SCHEDULE_RETRY],
+  "image-scan": [...DISCOVER, ...DEPLOY, "iam:PassRole", ...JUDGE, ...LOGS, ...SCHEDULE_RETRY],
   "apprunner-event": [...OPERATE, "iam:PassRole", ...LOGS, ...SCHEDULE_RETRY],
   retry: [...DEPLOY, "iam:PassRole", ...LOGS, ...SCHEDULE_RETRY],
-  reconcile: ["apprunner:ListServices", ...OPERATE, "iam:PassRole", ...JUDGE, ...LOGS, ...SCHEDULE_RETRY],
+  reconcile: [...DISCOVER, ...OPERATE, "iam:PassRole", ...JUDGE, ...LOGS, ...SCHEDULE_RETRY],
 };
 
 /** The names `infra/recovery.ts` derives from app and stage, so no ARN waits on a resource. */
@@ -143,7 +145,7 @@ const DATA_ACTIONS = [
 ];
 
 /** The only actions IAM cannot scope to a resource. */
-const UNSCOPABLE = ["apprunner:ListServices", "inspector2:ListFindings"];
+const UNSCOPABLE = ["apprunner:ListServices", "tag:GetResources", "inspector2:ListFindings"];
 
 const list = (value: string | string[] | undefined) => (value === undefined ? [] : [value].flat());
 const sorted = (values: Iterable<string>) => [...new Set(values)].sort();
@@ -465,7 +467,8 @@ describe("functions", () => {
       runtime: "nodejs22.x",
       architectures: ["arm64"],
       memorySize: 512,
-      timeout: 60,
+      // The reconciler's budget comes from its remaining time: 4 min, under its 5-min schedule.
+      timeout: key === "reconcile" ? 240 : 60,
       loggingConfig: { logFormat: "JSON" },
     });
     expect(fn(key).environment.variables).toMatchObject({

@@ -94,7 +94,7 @@ export function buildAppContext(
       ),
       scheduler: options.scheduler ?? retryScheduler(runtime, at(runtime.endpoints.scheduler)),
       // Discovery keeps its fleet index in the ledger and asks the tagging API which services are managed.
-      appRunner: new AppRunnerAdapter(appRunnerClient, clock, undefined, undefined, {
+      appRunner: new AppRunnerAdapter(appRunnerClient, clock, undefined, runtime.passableRoleArns, {
         index: ledger,
         ...managedTags(runtime, at(runtime.endpoints.tagging)),
       }),

@@ -32,6 +32,11 @@ export interface RuntimeConfig {
   appRunnerMaxRps: number;
   /** Where durable retries go; absent where no retry can be scheduled (the CLI, unless set). */
   retryScheduler?: Readonly<{ functionArn: string; roleArn: string; groupName: string }>;
+  /**
+   * The IAM roles this function may pass to App Runner (set by infra/permissions.ts): a recreate
+   * naming another is refused before anything is deleted. Absent where no IAM applies (sandbox).
+   */
+  passableRoleArns?: readonly string[];
 }
 
 export class RuntimeConfigError extends Error {
@@ -104,6 +109,16 @@ const envSchema = z.object({
     blankAsMissing,
     z.coerce.number({ error: "must be a number" }).positive("must be a positive number").max(1000).default(5),
   ),
+  GANTRY_APPRUNNER_PASSABLE_ROLE_ARNS: z.preprocess(
+    blankAsMissing,
+    z
+      .string()
+      .refine(
+        (value) => value.split(",").every((role) => IAM_ROLE_ARN.test(role.trim())),
+        "must be IAM role ARNs, comma-separated",
+      )
+      .optional(),
+  ),
   // Durable retries (EventBridge Scheduler): set together by infra/recovery.ts.
   GANTRY_RETRY_FUNCTION_ARN: optionalMatching(LAMBDA_ARN, "a Lambda function ARN"),
   GANTRY_RETRY_ROLE_ARN: optionalMatching(IAM_ROLE_ARN, "an IAM role ARN"),
@@ -143,6 +158,13 @@ export function parseRuntimeConfig(env: Env): RuntimeConfig {
     topicArn: vars.GANTRY_TOPIC_ARN,
     endpoints: Object.freeze(endpoints),
     appRunnerMaxRps: vars.GANTRY_APPRUNNER_MAX_RPS,
+    ...(vars.GANTRY_APPRUNNER_PASSABLE_ROLE_ARNS
+      ? {
+          passableRoleArns: Object.freeze(
+            vars.GANTRY_APPRUNNER_PASSABLE_ROLE_ARNS.split(",").map((role) => role.trim()),
+          ),
+        }
+      : {}),
     ...(vars.GANTRY_RETRY_FUNCTION_ARN && vars.GANTRY_RETRY_ROLE_ARN && vars.GANTRY_RETRY_SCHEDULE_GROUP
       ? {
           retryScheduler: Object.freeze({

@@ -61,6 +61,22 @@ describe("parseRuntimeConfig", () => {
     ]);
   });
 
+  it("reads the roles it may pass to App Runner, which a recreate is checked against before the delete", () => {
+    const roles = [
+      "arn:aws:iam::123456789012:role/service-role/AppRunnerECRAccessRole",
+      "arn:aws:iam::123456789012:role/apprunner/storefront-instance",
+    ];
+    expect(
+      parseRuntimeConfig({ ...validEnv, GANTRY_APPRUNNER_PASSABLE_ROLE_ARNS: roles.join(", ") })
+        .passableRoleArns,
+    ).toEqual(roles);
+    // Unset (the sandbox, the CLI): not checked, rather than refusing every recreate.
+    expect(parseRuntimeConfig(validEnv).passableRoleArns).toBeUndefined();
+    expect(
+      problemsOf({ ...validEnv, GANTRY_APPRUNNER_PASSABLE_ROLE_ARNS: `${roles[0]},storefront` }),
+    ).toEqual(["GANTRY_APPRUNNER_PASSABLE_ROLE_ARNS must be IAM role ARNs, comma-separated"]);
+  });
+
   it("reads the stage and the sandbox endpoint overrides", () => {
     const config = parseRuntimeConfig({
       ...validEnv,

@@ -1,4 +1,4 @@
-// Slack button presses (Lambda function URL) → verified, allowlisted, applied through the use cases
+// Slack button presses (Lambda function URL) → verified, allowlisted, acknowledged, handed to the worker
 import { slackLambdaHandlers, sstSecretReader } from "@gantry/runtime";
 import { Resource } from "sst";
 import config from "../gantry.config.ts";

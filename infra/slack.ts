@@ -16,6 +16,7 @@
 
 import { parseSlackChannels, slackFilterPolicy } from "../packages/core/src/slack/routing.ts";
 import { nodejsBundling } from "./bundling";
+import { deadLetters } from "./dead-letters";
 import { alarms, notifications, notificationsPublish } from "./notifications";
 import { permissions } from "./permissions";
 import { retryEnvironment, scheduleRetries } from "./recovery";
@@ -138,18 +139,30 @@ export const slackNotify = new sst.aws.Function("SlackNotify", {
   },
 });
 
-export const slackInteractivity = new sst.aws.Function("SlackInteractivity", {
+/**
+ * The worker's name is fixed, so the interactivity function's environment and IAM name it from
+ * known parts rather than from the worker's outputs (which carry its linked Slack token's secrecy).
+ * Lambda function names are capped at 64: the prefix is shortened, never the suffix.
+ */
+const SLACK_WORKER_NAME = `${`${$app.name}-${$app.stage}`.slice(0, 63 - "slack-worker".length)}-slack-worker`;
+const slackWorkerArn = $interpolate`arn:${partition}:lambda:${region}:${account}:function:${SLACK_WORKER_NAME}`;
+
+/**
+ * Applies a button press after the interactivity function acknowledged it (an asynchronous `Event`
+ * invocation): it deploys like the retry function does (read, wait, update, pass the access role,
+ * quote the logs of an operation settled on the way), may schedule a durable retry, publishes what
+ * happened and edits the message.
+ */
+export const slackInteractivityWorker = new sst.aws.Function("SlackInteractivityWorker", {
   ...shared,
+  name: SLACK_WORKER_NAME,
   environment: { ...environment(), ...retryEnvironment },
-  handler: "functions/slack-interactivity.handler",
-  description: "Gantry: Slack buttons (verified, allowlisted) applied through the use cases",
-  // Its URL is public: a flood is throttled here, never in the deploy functions (infra/throttling.ts).
+  handler: "functions/slack-interactivity-worker.handler",
+  description: "Gantry: apply acknowledged Slack button presses through the use cases",
+  // Presses arrive only through the public URL, which is capped: so is the work they start.
   concurrency: publicFunctionConcurrency,
-  link: [ledgerAccess, notificationsPublish, slackWebhookUrl, slackBotToken, slackSigningSecret],
+  link: [ledgerAccess, notificationsPublish, slackWebhookUrl, slackBotToken],
   permissions: [
-    // The buttons start deploys like the retry function does (read, wait, update, pass the access
-    // role, quote the logs of an operation settled on the way) and, like every deploying function,
-    // may schedule a durable retry.
     ...permissions.retry,
     ...scheduleRetries,
     // Lifting a quarantine judges the digest's scan again (finding ids for CVE exceptions).
@@ -158,6 +171,42 @@ export const slackInteractivity = new sst.aws.Function("SlackInteractivity", {
       resources: [$interpolate`arn:${partition}:ecr:${region}:${account}:repository/*`],
     },
     ...useCaseCalls("inspector2:ListFindings"),
+    // Lambda delivers a failed invocation to the on-failure destination with this role.
+    { actions: ["sqs:SendMessage"], resources: [deadLetters.arn] },
+  ],
+  retries: 2,
+  transform: {
+    role: $dev ? undefined : { assumeRolePolicy: lambdaTrust },
+    eventInvokeConfig: {
+      // Slack's response_url, the only way to tell the presser, lasts 30 minutes
+      // (https://docs.slack.dev/interactivity/handling-user-interaction): a press not applied by
+      // then is dropped to DeadLetters rather than applied behind everyone's back.
+      maximumEventAgeInSeconds: 30 * 60,
+      destinationConfig: { onFailure: { destination: deadLetters.arn } },
+    },
+  },
+});
+
+/**
+ * Slack's request URL for button presses. It must answer within 3 seconds
+ * (https://docs.slack.dev/interactivity/handling-user-interaction), so it only checks what decides
+ * whether a press counts (signature, replay nonce, workspace, approver), hands the press to the
+ * worker and answers. It can claim nonces and invoke the worker, nothing else: not deploy, not
+ * publish, not read a Slack token.
+ */
+export const slackInteractivity = new sst.aws.Function("SlackInteractivity", {
+  ...shared,
+  environment: { ...environment(), GANTRY_SLACK_WORKER_FUNCTION: SLACK_WORKER_NAME },
+  handler: "functions/slack-interactivity.handler",
+  description: "Gantry: Slack buttons (verified, allowlisted), acknowledged and handed to the worker",
+  // Its URL is public: a flood is throttled here, never in the deploy functions (infra/throttling.ts).
+  concurrency: publicFunctionConcurrency,
+  link: [slackSigningSecret],
+  permissions: [
+    // Replay protection: one conditional put per request nonce (TTL'd) in the ledger table.
+    { actions: ["dynamodb:PutItem"], resources: [ledger.arn] },
+    // InvocationType Event: https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
+    { actions: ["lambda:InvokeFunction"], resources: [slackWorkerArn] },
   ],
   transform: { role: $dev ? undefined : { assumeRolePolicy: lambdaTrust } },
 });

@@ -181,8 +181,9 @@ describe("Slack infra", () => {
       expect(list(statement.Resource)).not.toContain("*");
   });
 
-  it("the interactivity function: a public function URL (Slack signs), deploy-by-digest IAM, no `*` action", () => {
+  it("the interactivity function: a public function URL (Slack signs) that can only claim nonces and hand presses to the worker", () => {
     const fn = one("aws:lambda/function:Function", "SlackInteractivityFunction");
+    const worker = one("aws:lambda/function:Function", "SlackInteractivityWorkerFunction");
     expect(plain(one("aws:lambda/functionUrl:FunctionUrl", "SlackInteractivityUrl").functionName)).toBe(
       fn.name,
     );
@@ -195,7 +196,30 @@ describe("Slack infra", () => {
       action: "lambda:InvokeFunction",
       invokedViaFunctionUrl: true,
     });
+    expect(worker.name).toBe("gantry-slack-slack-worker");
+    expect(fn.environment.variables.GANTRY_SLACK_WORKER_FUNCTION).toBe(worker.name);
+    // Acknowledging within Slack's 3 s: the signature check claims a nonce, the press goes to the
+    // worker. Nothing that deploys, publishes or reads a Slack token.
     const granted = statements("SlackInteractivityRole");
+    expect(granted.flatMap((statement) => list(statement.Action)).sort()).toEqual([
+      "dynamodb:PutItem",
+      "lambda:InvokeFunction",
+    ]);
+    const invoke = granted.find((statement) => list(statement.Action).includes("lambda:InvokeFunction"));
+    expect(list(invoke!.Resource)).toEqual([`arn:aws:lambda:us-east-1:${ACCOUNT}:function:${worker.name}`]);
+    const leaking = resources.filter(
+      (resource) =>
+        resource.type === "aws:lambda/function:Function" &&
+        resource.name === "SlackInteractivityFunction" &&
+        JSON.stringify(resource.inputs).includes("SlackBotToken"),
+    );
+    expect(leaking).toEqual([]);
+  });
+
+  it("the worker applies presses with deploy-by-digest IAM, no `*` action, and an on-failure destination", () => {
+    const worker = one("aws:lambda/function:Function", "SlackInteractivityWorkerFunction");
+    expect(worker).toMatchObject({ handler: "functions/slack-interactivity-worker.handler", timeout: 60 });
+    const granted = statements("SlackInteractivityWorkerRole");
     const actions = new Set(granted.flatMap((statement) => list(statement.Action)));
     for (const needed of [
       "apprunner:DescribeService",
@@ -206,6 +230,7 @@ describe("Slack infra", () => {
       "dynamodb:PutItem",
       "ecr:DescribeImageScanFindings",
       "scheduler:CreateSchedule",
+      "sqs:SendMessage",
     ]) {
       expect(actions, needed).toContain(needed);
     }
@@ -214,11 +239,24 @@ describe("Slack infra", () => {
       "apprunner:DeleteService",
       "apprunner:CreateService",
       "apprunner:ListServices",
-      "sqs:SendMessage",
     ]) {
       expect(actions, forbidden).not.toContain(forbidden);
     }
     const passRole = granted.filter((statement) => list(statement.Action).includes("iam:PassRole"));
     expect(passRole.every((statement) => statement.Condition)).toBe(true);
+    const deadLetters = `arn:aws:sqs:us-east-1:${ACCOUNT}:${one("aws:sqs/queue:Queue", "DeadLettersQueue").name}`;
+    const sqs = granted.filter((statement) => list(statement.Action).includes("sqs:SendMessage"));
+    expect(sqs.flatMap((statement) => list(statement.Resource))).toEqual([deadLetters]);
+    // A press Slack can no longer be told about (response_url lasts 30 minutes) is not applied late.
+    expect(
+      one(
+        "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
+        "SlackInteractivityWorkerEventInvokeConfig",
+      ),
+    ).toMatchObject({
+      maximumRetryAttempts: 2,
+      maximumEventAgeInSeconds: 30 * 60,
+      destinationConfig: { onFailure: { destination: deadLetters } },
+    });
   });
 });

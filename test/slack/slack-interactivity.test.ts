@@ -1,7 +1,8 @@
 /**
  * Buttons in Slack, end to end in the sandbox: the stand-in signs a button press as Slack does, the
- * real interactivity handler verifies it, checks the approver list and applies the same use case
- * as the CLI; the thread then tells what happened.
+ * real interactivity handler verifies it, checks the approver list and acknowledges at once; the
+ * real worker, invoked asynchronously as in Lambda, applies the same use case as the CLI and the
+ * thread then tells what happened.
  */
 import { createHash } from "node:crypto";
 import { ecrImagePushEvent, ecrImageScanEvent } from "@gantry/events";
@@ -69,6 +70,7 @@ describe("Slack interactivity", () => {
     const genuine = press("gantry.keep-blocked");
     expect((await slack().interact(genuine)).statusCode).toBe(200);
     expect((await slack().interact(genuine)).statusCode).toBe(401);
+    await sandbox.settle();
     const kept = (await sandbox.ledger.history(arn)).filter((entry) => entry.key.startsWith("keep-blocked#"));
     expect(kept).toHaveLength(1);
   });
@@ -85,10 +87,42 @@ describe("Slack interactivity", () => {
     ]);
   });
 
+  it("acknowledges before the action runs: the 200 waits on neither App Runner nor a slow Slack; the worker updates the message after", async () => {
+    const appRunnerCalls = sandbox.appRunner.calls.length;
+    // Slack answers nothing until released: whatever calls Slack is parked there.
+    const slow = slack().standIn.hold();
+    const first = await Promise.race([
+      slack()
+        .interact(press("gantry.approve-once"))
+        .then((response) => ({ acknowledged: response.statusCode })),
+      slow.arrived.then((method) => ({ waitedOnSlack: method })),
+    ]);
+    expect(first).toEqual({ acknowledged: 200 });
+    // Acknowledged, not yet applied: the press waits in the worker's asynchronous invocation.
+    expect(await stateOf()).toBe("blocked");
+    expect(sandbox.appRunner.calls.slice(appRunnerCalls).map((call) => call.op)).toEqual([]);
+    expect(sandbox.clock.pending().map((timer) => timer.label)).toContain(
+      "invoke slack-interactivity-worker (attempt 1)",
+    );
+
+    // The worker runs: it applies the action, then its message update waits on the slow Slack.
+    const settled = sandbox.settle();
+    await slow.arrived;
+    expect(await stateOf()).toBe("deploying");
+    expect(sandbox.appRunner.calls.slice(appRunnerCalls).map((call) => call.op)).toContain("UpdateService");
+    expect(headline().text).toContain("payments: blocked");
+    slow.release();
+    await settled;
+    expect(headline().text).toContain("payments: live");
+    expect(buttonsOf(headline())).toEqual([]);
+  });
+
   it("Approve once from an approver: approved through the use case, recorded with the Slack user, deployed; the thread says so", async () => {
     const response = await slack().interact(press("gantry.approve-once"));
     expect(response.statusCode).toBe(200);
-    // The headline changes at once, before the notifications come through SNS.
+    // Applied by the worker (asynchronous), which edits the headline before the notifications come
+    // through SNS.
+    await sandbox.clock.step();
     expect(headline().text).toContain("payments: deploying");
     expect(buttonsOf(headline())).toEqual([]);
 
@@ -131,6 +165,7 @@ describe("Slack interactivity", () => {
         )
       ).statusCode,
     ).toBe(200);
+    await sandbox.settle();
     expect(
       slack()
         .standIn.messages.filter((message) => message.ephemeralTo)

@@ -88,17 +88,18 @@ describe("push → scan → deploy → failure → rollback, in Slack", () => {
     });
   });
 
-  // App Runner already went back to v1, the only good release: `gantry rollback` finds nothing
-  // earlier to go to, and says so. The button runs that same use case.
-  it("Roll back to last good: nothing earlier than what runs, and the presser is told so", async () => {
+  // App Runner already went back to v1, the last good release the button names: nothing to do,
+  // and the presser is told so.
+  it("Roll back to last good: the button names v1; App Runner already runs it, and the presser is told so", async () => {
     const [root] = threadOf(sandbox, bad);
+    expect(JSON.stringify(root!.blocks)).toContain(`Gantry deploys ${short(good)}`);
     const response = await sandbox.slack!.press({ message: root!, actionId: "gantry.rollback-to-last-good" });
     expect(response.statusCode).toBe(200);
+    await sandbox.settle();
     const notice = sandbox.slack!.standIn.messages.filter((message) => message.ephemeralTo).at(-1);
-    expect(notice?.text).toMatch(
-      /^Could not roll back to last good: no earlier good release of .* is recorded/,
-    );
+    expect(notice?.text).toBe(`Could not roll back to last good: ${good} is already running on storefront`);
     expect((await sandbox.ledger.getRelease(arn, good))?.state).toBe("deployed");
+    expect((await sandbox.ledger.getRelease(arn, good))?.override).toBeUndefined();
   });
 
   it("Lift quarantine: recorded with the Slack user; judged again, redeployed, and the same thread says so", async () => {
@@ -132,8 +133,8 @@ describe("push → scan → deploy → failure → rollback, in Slack", () => {
   });
 });
 
-describe("Roll back to last good, when there is an earlier good release", () => {
-  it("deploys it through `gantry rollback`'s use case; the pressed thread says so, the target's thread tells the rest", async () => {
+describe("Roll back to last good, when App Runner does not run the last good release", () => {
+  it("deploys exactly the digest the button names, once: a second press is refused and told why; the headline stops offering it", async () => {
     const sandbox = await Sandbox.start({ dynamodbEndpoint: inject("dynamodbEndpoint") });
     try {
       const arn = sandbox.createService({ name: "storefront", image: "web:prod" });
@@ -142,6 +143,20 @@ describe("Roll back to last good, when there is an earlier good release", () => 
         pushAndScan(sandbox, digest);
         await sandbox.settle();
       }
+      // Someone points the service at the mutable tag again, outside Gantry; v3 then fails and App
+      // Runner goes back to that: not the digest Gantry last saw go live.
+      const { Service } = (await sandbox.appRunner.handle("DescribeService", { ServiceArn: arn })) as {
+        Service: { SourceConfiguration: { ImageRepository: Record<string, unknown> } };
+      };
+      const source = Service.SourceConfiguration;
+      await sandbox.appRunner.handle("UpdateService", {
+        ServiceArn: arn,
+        SourceConfiguration: {
+          ...source,
+          ImageRepository: { ...source.ImageRepository, ImageIdentifier: `${sandbox.registry}/web:prod` },
+        },
+      });
+      await sandbox.settle();
       sandbox.appRunner.injectFault({
         service: "storefront",
         op: "UPDATE_SERVICE",
@@ -149,24 +164,46 @@ describe("Roll back to last good, when there is an earlier good release", () => 
       });
       pushAndScan(sandbox, v3);
       await sandbox.settle();
+      expect((await sandbox.ledger.getRelease(arn, v3))?.state).toBe("rolled-back");
       const [pressed] = threadOf(sandbox, v3);
-      expect(
-        (await sandbox.slack!.press({ message: pressed!, actionId: "gantry.rollback-to-last-good" }))
-          .statusCode,
-      ).toBe(200);
+      expect(buttons(pressed!)).toEqual(["Roll back to last good", "Lift quarantine"]);
+      expect(JSON.stringify(pressed!.blocks)).toContain(`Gantry deploys ${short(v2)}`);
+
+      // Pressed twice (a double click, or two people): both acknowledged, neither applied yet.
+      const presses = [
+        await sandbox.slack!.press({ message: pressed!, actionId: "gantry.rollback-to-last-good" }),
+        await sandbox.slack!.press({ message: pressed!, actionId: "gantry.rollback-to-last-good" }),
+      ];
+      expect(presses.map((response) => response.statusCode)).toEqual([200, 200]);
+      expect((await sandbox.ledger.getRelease(arn, v2))?.override).toBeUndefined();
       await sandbox.settle();
 
-      expect(await sandbox.ledger.getRelease(arn, v1)).toMatchObject({
+      expect(await sandbox.ledger.getRelease(arn, v2)).toMatchObject({
         state: "deployed",
         override: { actor: "avery (Slack U0APPROVER)" },
       });
+      const rollbacks = sandbox.appRunner.calls.filter(
+        (call) => call.op === "UpdateService" && JSON.stringify(call.input).includes(`@${v2}`),
+      );
+      expect(rollbacks.filter((call) => !call.error)).toHaveLength(2); // v2's own deploy, then the rollback
+      expect((await sandbox.ledger.getRelease(arn, v1))?.override).toBeUndefined();
       const acknowledged = sandbox.slack!.standIn.replies(pressed!).at(-1);
       expect(acknowledged?.text).toMatch(
         /avery \(Slack U0APPROVER\) pressed “Roll back to last good”: rolling back to sha256:/,
       );
-      const [target] = threadOf(sandbox, v1);
+      const notices = sandbox.slack!.standIn.messages.filter((message) => message.ephemeralTo);
+      expect(notices.map((notice) => notice.text)).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^Could not roll back to last good: storefront has moved on since ${v3}: ${v2} was rolled back to by avery \\(Slack U0APPROVER\\) at \\S+; nothing was changed$`,
+          ),
+        ),
+      ]);
+      const [same] = threadOf(sandbox, v3);
+      expect(buttons(same!)).toEqual(["Lift quarantine"]);
+      const [target] = threadOf(sandbox, v2);
       expect(replies(sandbox, target!).slice(3)).toEqual(["Rolled back", "Deploying", "Deployment finished"]);
-      expect(target!.text).toBe(`storefront: live (${short(v1)}…)`);
+      expect(target!.text).toBe(`storefront: live (${short(v2)}…)`);
     } finally {
       await sandbox.stop();
     }

@@ -79,6 +79,7 @@ export class LocalSlack {
   readonly #responseUrls = new Map<string, PendingResponse>();
   readonly #sockets = new Set<Socket>();
   readonly #options: LocalSlackOptions;
+  #held?: { gate: Promise<void>; arrive: (method: string) => void };
   #sequence = 0;
   #server?: Server;
   #baseUrl = "";
@@ -123,6 +124,29 @@ export class LocalSlack {
   /** Slack is back. */
   clearFaults(): void {
     this.#faults.length = 0;
+  }
+
+  /**
+   * A slow Slack under the test's control: every request from now on waits, unanswered, until
+   * `release()`. `arrived` resolves with the method of the first request that came in meanwhile.
+   */
+  hold(): { arrived: Promise<string>; release: () => void } {
+    let arrive: (method: string) => void = () => undefined;
+    let release: () => void = () => undefined;
+    const arrived = new Promise<string>((resolve) => {
+      arrive = resolve;
+    });
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    this.#held = { gate, arrive };
+    return {
+      arrived,
+      release: () => {
+        this.#held = undefined;
+        release();
+      },
+    };
   }
 
   /** Root messages (thread starters and standalone posts) of a channel, oldest first. */
@@ -239,6 +263,11 @@ export class LocalSlack {
         : path.startsWith("/actions/")
           ? "response_url"
           : path;
+    if (this.#held) {
+      const held = this.#held;
+      held.arrive(method);
+      await held.gate;
+    }
     const fault = this.#faults.find(
       (candidate) => candidate.left > 0 && (!candidate.method || candidate.method === method),
     );

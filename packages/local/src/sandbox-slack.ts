@@ -1,7 +1,9 @@
 /**
  * Slack in the sandbox: the stand-in on loopback, the real `slack-notify` handler subscribed to
  * the local SNS topic behind the same filter policy as production, and the real
- * `slack-interactivity` handler that button presses are sent to, signed as Slack signs them.
+ * `slack-interactivity` handler that button presses are sent to, signed as Slack signs them. As in
+ * Lambda, it acknowledges and hands each press to the real worker as an asynchronous invocation
+ * (on the sandbox clock, with Lambda's retries), which applies it when the clock runs.
  */
 import { type Effect, parseSlackChannels, slackFilterPolicy } from "@gantry/core";
 import {
@@ -15,6 +17,7 @@ import {
 } from "@gantry/runtime";
 import type { AppRunnerEmulator } from "./apprunner-emulator.ts";
 import { localCredentials } from "./dynamodb-local.ts";
+import { invokeAsync } from "./lambda-async-invoke.ts";
 import { LocalSlack, type LocalSlackMessage } from "./local-slack.ts";
 import type { LocalSns } from "./local-sns.ts";
 import { LocalSnsLambdaSubscription } from "./sns-subscription.ts";
@@ -44,7 +47,17 @@ export interface SandboxSlackSettings {
   transport: "bot" | "webhook";
 }
 
+/** A worker invocation whose retries were spent: what its on-failure destination would hold. */
+export interface SlackWorkerDeadLetter {
+  job: unknown;
+  attempts: number;
+  error: string;
+}
+
 export class SandboxSlack {
+  /** Worker invocations that failed after Lambda's retries. */
+  readonly workerDeadLetters: SlackWorkerDeadLetter[] = [];
+
   constructor(
     readonly standIn: LocalSlack,
     readonly subscription: LocalSnsLambdaSubscription,
@@ -150,6 +163,14 @@ export async function startSandboxSlack(input: {
       input.appRunner.snapshot().services.find(({ service }) => service.ServiceArn === serviceArn)?.tags[
         "gantry:channel"
       ],
+    // As Lambda's `Event` invocation: queued now, run when the clock gets to it, retried on failure.
+    dispatch: async (job) =>
+      invokeAsync(clock, 0, {
+        label: (attempt) => `invoke slack-interactivity-worker (attempt ${attempt})`,
+        invoke: () =>
+          handlers.worker(job, localLambdaContext("gantry-sandbox-slack-interactivity-worker") as never),
+        deadLetter: (attempts, error) => slack.workerDeadLetters.push({ job, attempts, error }),
+      }),
   });
   const handlers = createSlackHandlers(() => context);
   const subscription = new LocalSnsLambdaSubscription(

@@ -8,6 +8,7 @@
  *   GANTRY_SLACK_APPROVERS  Slack user ids allowed to press the buttons, comma-separated
  *   GANTRY_SLACK_TEAM_ID    optional: only requests from this workspace are accepted
  *   GANTRY_SLACK_API_URL    optional Web API base (the sandbox's Slack stand-in)
+ *   GANTRY_SLACK_WORKER_FUNCTION  the function button presses are handed to (set by infra/slack.ts)
  */
 import { parseSlackChannels, type SlackRouting, SlackRoutingError } from "@gantry/core";
 import type { Env } from "./runtime-config.ts";
@@ -30,6 +31,8 @@ export interface SlackRuntimeConfig {
   teamId?: string;
   /** Where `response_url`s may point: Slack's hooks host, plus the stand-in's in the sandbox. */
   responseOrigins: readonly string[];
+  /** The Lambda function (name or ARN) that applies button presses after they are acknowledged. */
+  workerFunction?: string;
 }
 
 export class SlackConfigError extends Error {
@@ -44,6 +47,7 @@ const SLACK_RESPONSE_ORIGIN = "https://hooks.slack.com";
 const USER_ID = /^[UW][A-Z0-9]{2,20}$/;
 const TEAM_ID = /^T[A-Z0-9]{2,20}$/;
 const BOT_TOKEN = /^xox[bp]-[A-Za-z0-9-]+$/;
+const FUNCTION_NAME = /^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,64}$/;
 
 export function parseSlackConfig(env: Env, readSecret: SecretReader): SlackRuntimeConfig {
   const problems: string[] = [];
@@ -87,6 +91,10 @@ export function parseSlackConfig(env: Env, readSecret: SecretReader): SlackRunti
   }
   const teamId = blank(env.GANTRY_SLACK_TEAM_ID);
   if (teamId && !TEAM_ID.test(teamId)) problems.push("GANTRY_SLACK_TEAM_ID must be a Slack team id (T…)");
+  const workerFunction = blank(env.GANTRY_SLACK_WORKER_FUNCTION);
+  if (workerFunction && !FUNCTION_NAME.test(workerFunction)) {
+    problems.push("GANTRY_SLACK_WORKER_FUNCTION must be a Lambda function name or ARN");
+  }
   if (problems.length > 0) throw new SlackConfigError(problems);
 
   const responseOrigins = [SLACK_RESPONSE_ORIGIN];
@@ -98,6 +106,7 @@ export function parseSlackConfig(env: Env, readSecret: SecretReader): SlackRunti
     approvers: new Set(approvers),
     ...(teamId ? { teamId } : {}),
     responseOrigins,
+    ...(workerFunction ? { workerFunction } : {}),
   });
 }
 

@@ -4,8 +4,13 @@
  *   to its release's thread. It runs apart from the deciding functions: a failing Slack never
  *   blocks or slows a deploy decision, it only delays a message (retries, then the dead letters).
  * - `slack-interactivity`: the Lambda function URL Slack sends button presses to. It verifies the
- *   request, checks the approver allowlist, applies the same use case as the CLI with the Slack user
- *   as the actor, publishes what happened, and edits the thread's headline at once.
+ *   request and checks the approver allowlist (cheap), hands the press to the worker as an
+ *   asynchronous invocation and answers 200 at once: Slack wants the acknowledgement within 3
+ *   seconds (https://docs.slack.dev/interactivity/handling-user-interaction,
+ *   https://docs.slack.dev/tools/bolt-js/concepts/acknowledge), and a deploy waits on App Runner.
+ * - `slack-interactivity-worker`: applies the press through the same use case as the CLI with the
+ *   Slack user as the actor, publishes what happened, edits the thread's headline, and answers the
+ *   presser (ephemeral, through `response_url`) when the action was refused.
  */
 import { createHash, randomUUID } from "node:crypto";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
@@ -43,6 +48,7 @@ import * as z from "zod";
 import { type AppContext, buildAppContext } from "./composition-root.ts";
 import { classifyError } from "./error-classifier.ts";
 import { gantryHandler } from "./handler.ts";
+import { lazyPort } from "./lazy-port.ts";
 import { logger, metrics, redactText } from "./observability.ts";
 import { loadRuntimeConfig, type RuntimeConfig } from "./runtime-config.ts";
 import { parseSlackConfig, type SecretReader, type SlackRuntimeConfig } from "./slack-config.ts";
@@ -56,6 +62,8 @@ export interface SlackContext {
   threads: SlackThreadStorePort;
   channelTagOf(serviceArn: string): Promise<string | undefined>;
   sleep(ms: number): Promise<void>;
+  /** Hands an acknowledged press to the worker: queues it, never waits for it to run. */
+  dispatch(job: SlackInteractionJob): Promise<void>;
 }
 
 export interface SlackBuildOptions {
@@ -66,6 +74,8 @@ export interface SlackBuildOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Where a service's `gantry:channel` tag is read; default DescribeService + ListTagsForResource. */
   channelTagOf?: (serviceArn: string) => Promise<string | undefined>;
+  /** How presses reach the worker; default an asynchronous Lambda invocation of `workerFunction`. */
+  dispatch?: (job: SlackInteractionJob) => Promise<void>;
 }
 
 /** Service tags change rarely; one lookup per service per few minutes is plenty. */
@@ -78,6 +88,7 @@ export const SLACK_METRICS = {
   rejected: "SlackRequestsRejected",
   refused: "SlackActionsRefused",
   applied: "SlackActionsApplied",
+  handOffFailed: "SlackHandOffFailures",
 } as const;
 
 /** The Slack side of the composition root. */
@@ -106,6 +117,7 @@ export function buildSlackContext(
     ...(slack ? { slack } : {}),
     threads: new DynamoDbSlackThreadStore(dynamodb, runtime.ledgerTable, clock),
     sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    dispatch: options.dispatch ?? workerDispatch(runtime, config, options.credentials),
     channelTagOf:
       options.channelTagOf ??
       (async (serviceArn) => {
@@ -125,6 +137,36 @@ export function buildSlackContext(
         return tag;
       }),
   };
+}
+
+/**
+ * Presses go to the worker function as `Event` invocations. The client gives up quickly (Slack's
+ * 3 seconds include the cold start and the signature check): a press that could not be queued is
+ * answered with an error rather than late.
+ */
+function workerDispatch(
+  runtime: RuntimeConfig,
+  config: SlackRuntimeConfig,
+  credentials: SlackBuildOptions["credentials"],
+): (job: SlackInteractionJob) => Promise<void> {
+  const functionName = config.workerFunction;
+  if (!functionName) {
+    return async () => {
+      throw new Error("GANTRY_SLACK_WORKER_FUNCTION is not set: button presses have nowhere to go");
+    };
+  }
+  const invoker = lazyPort<{ dispatch(job: unknown): Promise<void> }>(async () =>
+    (await import("./clients/slack-worker.ts")).buildSlackWorkerInvoker(
+      {
+        region: runtime.region,
+        ...(credentials ? { credentials } : {}),
+        maxAttempts: 2,
+        requestHandler: { connectionTimeout: 500, requestTimeout: 1000 },
+      },
+      functionName,
+    ),
+  );
+  return (job) => invoker.dispatch(job);
 }
 
 /** The de-duplication key of a notification: its SNS message, byte for byte. */
@@ -163,7 +205,15 @@ export function createSlackHandlers(provide: () => SlackContext) {
       name: "slack-interactivity",
       parse: parseFunctionUrlEvent,
       idempotency: false,
-      handle: async (request) => handleInteraction(provide(), request),
+      handle: async (request) => acknowledgeInteraction(provide(), request),
+    }),
+    worker: gantryHandler({
+      name: "slack-interactivity-worker",
+      parse: parseSlackInteractionJob,
+      // A press applied twice changes nothing the second time (each action checks, under a
+      // conditional write, that the release is still where the message showed it).
+      idempotency: false,
+      handle: async (job) => performInteraction(provide(), job),
     }),
   };
 }
@@ -262,6 +312,39 @@ const blockActionsSchema = z.looseObject({
 
 type BlockActions = z.infer<typeof blockActionsSchema>;
 
+/**
+ * What the interactivity function hands to the worker: a verified press from an approver
+ * (`apply`), or only an answer for the presser (`notice`, e.g. not an approver). Where to answer
+ * travels with it: Slack's `response_url` (valid for 30 minutes) and the message pressed.
+ */
+export type SlackInteractionJob = z.infer<typeof slackInteractionJobSchema>;
+
+const headlineActionSchema = z.enum(["approve-once", "keep-blocked", "rollback", "lift-quarantine"]);
+const slackInteractionJobSchema = z.object({
+  kind: z.enum(["apply", "notice"]),
+  action: headlineActionSchema,
+  target: z
+    .object({
+      serviceArn: z.string().min(1),
+      digest: z.string().min(1),
+      rollbackTo: z.string().min(1).optional(),
+    })
+    .optional(),
+  user: z.string().min(1),
+  actor: z.string().min(1),
+  text: z.string().optional(),
+  responseUrl: z.string().optional(),
+  channelId: z.string().optional(),
+  messageTs: z.string().optional(),
+  threadTs: z.string().optional(),
+});
+
+export function parseSlackInteractionJob(raw: unknown): SlackInteractionJob {
+  const job = slackInteractionJobSchema.parse(raw);
+  if (job.kind === "apply" && !job.target) throw new Error("a Slack job to apply names no target");
+  return job;
+}
+
 const reply = (statusCode: number, body = ""): FunctionUrlResponse => ({
   statusCode,
   headers: { "content-type": "text/plain; charset=utf-8" },
@@ -275,7 +358,12 @@ const ACTION_WORDS: Record<HeadlineAction, string> = {
   "lift-quarantine": "Lift quarantine",
 };
 
-async function handleInteraction(
+/**
+ * The function URL's side: only what is cheap and decides whether the press counts (signature,
+ * replay, workspace, action, approver), then the hand-off and the 200. Nothing here waits on App
+ * Runner or Slack.
+ */
+async function acknowledgeInteraction(
   context: SlackContext,
   request: FunctionUrlRequest,
 ): Promise<FunctionUrlResponse> {
@@ -307,23 +395,61 @@ async function handleInteraction(
   if (!action || !target) return reply(400, "unknown action");
 
   const user = payload.user.id;
+  const actor = `${payload.user.username ?? payload.user.name ?? user} (Slack ${user})`;
+  const answerTo = {
+    ...(payload.response_url ? { responseUrl: payload.response_url } : {}),
+    ...(payload.channel?.id ? { channelId: payload.channel.id } : {}),
+    ...(payload.message?.ts ? { messageTs: payload.message.ts } : {}),
+    ...(payload.message?.thread_ts ? { threadTs: payload.message.thread_ts } : {}),
+  };
   if (!context.config.approvers.has(user)) {
     metrics.addMetric(SLACK_METRICS.refused, MetricUnit.Count, 1);
     logger.warn("Slack action refused: not an approver", { action, user });
-    await tell(
-      context,
-      payload,
-      `Only Gantry's approvers can ${ACTION_WORDS[action].toLowerCase()}; nothing was changed.`,
-    );
-    return reply(200);
+    return handOff(context, {
+      kind: "notice",
+      action,
+      user,
+      actor,
+      text: `Only Gantry's approvers can ${ACTION_WORDS[action].toLowerCase()}; nothing was changed.`,
+      ...answerTo,
+    });
   }
+  return handOff(context, { kind: "apply", action, target, user, actor, ...answerTo });
+}
 
-  const actor = `${payload.user.username ?? payload.user.name ?? user} (Slack ${user})`;
+async function handOff(context: SlackContext, job: SlackInteractionJob): Promise<FunctionUrlResponse> {
+  try {
+    await context.dispatch(job);
+  } catch (error) {
+    // Nothing was applied. Slack shows the presser that the app failed; pressing again is safe.
+    metrics.addMetric(SLACK_METRICS.handOffFailed, MetricUnit.Count, 1);
+    logger.error("Slack press not handed to the worker", {
+      action: job.action,
+      error: (error as Error).name,
+      message: redactText((error as Error).message ?? ""),
+    });
+    return reply(503, "try again");
+  }
+  logger.info("Slack press acknowledged", { action: job.action, kind: job.kind, user: job.user });
+  return reply(200);
+}
+
+/** The worker's side: apply the press, then tell the thread and the presser what happened. */
+async function performInteraction(
+  context: SlackContext,
+  job: SlackInteractionJob,
+): Promise<{ applied: boolean }> {
+  if (job.kind === "notice" || !job.target) {
+    await tell(context, job, job.text ?? "Nothing was changed.");
+    return { applied: false };
+  }
+  const { action, target, actor, user } = job;
   let effects: Effect[];
   try {
     effects = await applySlackAction(context.app.deps, { action, ...target, actor });
   } catch (error) {
     const { kind } = classifyError(error);
+    metrics.addMetric(SLACK_METRICS.refused, MetricUnit.Count, 1);
     logger.warn("Slack action not applied", {
       action,
       user,
@@ -334,15 +460,15 @@ async function handleInteraction(
       kind === "retry"
         ? "AWS is busy, try again in a minute"
         : redactText((error as Error).message ?? "error");
-    await tell(context, payload, `Could not ${ACTION_WORDS[action].toLowerCase()}: ${why}`);
-    return reply(200);
+    await tell(context, job, `Could not ${ACTION_WORDS[action].toLowerCase()}: ${why}`);
+    return { applied: false };
   }
   metrics.addMetric(SLACK_METRICS.applied, MetricUnit.Count, 1);
   logger.info("Slack action applied", { action, user, digest: target.digest });
   await announce(context.app, effects);
-  await acknowledgeInThread(context, payload, action, actor, target, effects);
-  await showDecision(context, payload, target);
-  return reply(200);
+  await acknowledgeInThread(context, job, action, actor, target, effects);
+  await showDecision(context, job, target);
+  return { applied: true };
 }
 
 function parsePayload(rawBody: string): BlockActions | undefined {
@@ -382,14 +508,14 @@ async function announce(app: AppContext, effects: Effect[]): Promise<void> {
  */
 async function acknowledgeInThread(
   context: SlackContext,
-  payload: BlockActions,
+  job: SlackInteractionJob,
   action: HeadlineAction,
   actor: string,
   target: { serviceArn: string; digest: string },
   effects: Effect[],
 ): Promise<void> {
-  const channel = payload.channel?.id;
-  const root = payload.message?.thread_ts ?? payload.message?.ts;
+  const channel = job.channelId;
+  const root = job.threadTs ?? job.messageTs;
   if (context.slack?.mode !== "bot" || !channel || !root) return;
   if (effects.some((effect) => effect.digest === target.digest && effect.serviceArn === target.serviceArn))
     return;
@@ -413,7 +539,7 @@ async function acknowledgeInThread(
 /** The headline shows the decision now; the notifications follow through SNS. */
 async function showDecision(
   context: SlackContext,
-  payload: BlockActions,
+  job: SlackInteractionJob,
   target: { serviceArn: string; digest: string },
 ): Promise<void> {
   if (!context.slack) return;
@@ -430,7 +556,7 @@ async function showDecision(
       );
       return;
     }
-    if (!payload.response_url) return;
+    if (!job.responseUrl) return;
     const release = await context.app.deps.ledger.getRelease(target.serviceArn, target.digest);
     if (!release) return;
     const headline = await currentHeadline(
@@ -447,7 +573,7 @@ async function showDecision(
         at: context.app.deps.clock.now().toISOString(),
       },
     );
-    await context.slack.respond(payload.response_url, { ...renderHeadline(headline), replaceOriginal: true });
+    await context.slack.respond(job.responseUrl, { ...renderHeadline(headline), replaceOriginal: true });
   } catch (error) {
     // The decision is made and published; a stale headline is fixed by the next delivery.
     logger.warn("Slack headline not refreshed", { error: (error as Error).name });
@@ -455,10 +581,10 @@ async function showDecision(
 }
 
 /** An ephemeral answer to the person who pressed the button. */
-async function tell(context: SlackContext, payload: BlockActions, text: string): Promise<void> {
-  if (!context.slack || !payload.response_url) return;
+async function tell(context: SlackContext, job: SlackInteractionJob, text: string): Promise<void> {
+  if (!context.slack || !job.responseUrl) return;
   try {
-    await context.slack.respond(payload.response_url, { ...renderNotice(text), ephemeral: true });
+    await context.slack.respond(job.responseUrl, { ...renderNotice(text), ephemeral: true });
   } catch (error) {
     logger.warn("Slack response not sent", { error: (error as Error).name });
   }

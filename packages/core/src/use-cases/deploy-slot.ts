@@ -342,6 +342,7 @@ async function recordDeploy(
   return withConflictRetry(async () => {
     const current = (await deps.ledger.getRelease(release.serviceArn, release.digest)) ?? release;
     if (current.state === "deploying" && current.operationId === operationId) return []; // recorded already
+    if (TERMINAL_STATES.has(current.state)) return []; // settled meanwhile (a recovered stale claim): never reopen
     // The slot holds our claim, unless a stale-claim recovery took it: App Runner runs our operation either way.
     const slot = (await deps.ledger.getSlot(release.serviceArn)) ?? emptySlot(release.serviceArn);
     const { claimedAt: _claimedAt, ...unclaimed } = slot;

@@ -41,6 +41,13 @@ const LIST_SERVICES_PAGE = 20;
  * are asked directly with ListTagsForResource when the tagging API does not list them.
  */
 export const TAGGING_LAG_MS = 15 * 60_000;
+/**
+ * Indexed services a walk describes again at most (20 s at 5 calls/s). After a fleet-wide deploy
+ * every UpdatedAt moves: the rest keep their last description (status and tags are always this
+ * walk's) and later walks describe them, 100 at a time. A service never described is always
+ * described (there is nothing else to know its image by), and so is one this instance updated.
+ */
+export const MAX_REDESCRIBES_PER_WALK = 100;
 
 /**
  * Which App Runner services Gantry manages, and what they run, at fleet scale.
@@ -49,9 +56,9 @@ export const TAGGING_LAG_MS = 15 * 60_000;
  * service) plus ⌈managed / 100⌉ GetResources calls to the tagging API (which services are managed,
  * with their tags). DescribeService (the image and auto-deploy setting) is called only for managed
  * services whose UpdatedAt moved since the fleet index last described them, or that this instance
- * changed itself. At 1,000 services that is 50 App Runner calls per walk instead of ~2,050
- * (ListServices + ListTagsForResource and DescribeService per service): 10 s instead of 410 s at
- * the default 5 calls/s.
+ * changed itself (at most `MAX_REDESCRIBES_PER_WALK` a walk). At 1,000 services that is 50 App
+ * Runner calls per walk instead of ~2,050 (ListServices + ListTagsForResource and DescribeService
+ * per service): 10 s instead of 410 s at the default 5 calls/s.
  *
  * The index lives in the ledger, so a cold instance does not describe the fleet again, and a walk
  * any instance made within the TTL is reused as it is: the fleet is walked about once per TTL, not
@@ -116,6 +123,7 @@ export class FleetDiscovery {
   async #walk(now: number, known: Map<string, IndexedService>): Promise<Map<string, IndexedService>> {
     const tagged = await this.options.managedTags?.managedServiceTags();
     const services = new Map<string, IndexedService>();
+    let redescribes = 0;
     let NextToken: string | undefined;
     do {
       const page = await this.client.send(
@@ -129,11 +137,15 @@ export class FleetDiscovery {
         if (!tags || !isManaged(tags)) continue;
         const previous = known.get(serviceArn);
         const updatedAt = summary.UpdatedAt?.toISOString();
+        const mine = this.#changed.delete(serviceArn);
+        const unchanged =
+          previous !== undefined && updatedAt !== undefined && previous.updatedAt === updatedAt;
+        const deferred = previous !== undefined && !mine && redescribes >= MAX_REDESCRIBES_PER_WALK;
+        if (previous && !unchanged && !deferred) redescribes += 1;
         const entry =
-          previous && updatedAt && previous.updatedAt === updatedAt && !this.#changed.has(serviceArn)
+          previous && !mine && (unchanged || deferred)
             ? { ...previous, status: summary.Status ?? previous.status, tags }
             : indexed(await this.#describe(serviceArn), tags, updatedAt);
-        this.#changed.delete(serviceArn);
         services.set(serviceArn, entry);
         if (!previous || !sameEntry(previous, entry)) put.push(entry);
       }

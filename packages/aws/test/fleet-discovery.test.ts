@@ -177,6 +177,28 @@ describe("fleet discovery at 1,000 services", () => {
     expect(appRunner).toHaveReceivedCommandTimes(DescribeServiceCommand, 0);
   });
 
+  it("after a fleet-wide deploy, a walk re-describes at most 100 changed services; later walks describe the rest", async () => {
+    const index = new InMemoryLedger();
+    await adapterWith(index).listManagedServices();
+    // A base image bump: every service deployed, every UpdatedAt moved.
+    for (const [position, service] of [...fleet.values()].entries()) {
+      service.image = `${registry}/app-${position}@sha256:${"d".repeat(64)}`;
+      service.summary.UpdatedAt = new Date("2026-11-02T08:30:00Z");
+    }
+    const walks: number[] = [];
+    for (let walk = 0; walk < 11; walk++) {
+      now = new Date(now.getTime() + 5 * 60_000);
+      appRunner.resetHistory();
+      const managed = await adapterWith(index).listManagedServices();
+      expect(managed).toHaveLength(FLEET);
+      walks.push(appRunner.commandCalls(DescribeServiceCommand).length);
+    }
+
+    expect(walks).toEqual([100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 0]);
+    const stored = await index.fleetIndex();
+    expect(stored.services.every((service) => service.imageIdentifier.includes("@sha256:"))).toBe(true);
+  });
+
   it("a cold instance reuses a walk another instance made within the TTL: no App Runner call at all", async () => {
     const index = new InMemoryLedger();
     await adapterWith(index).listManagedServices();

@@ -98,9 +98,14 @@ function spending(budget: ReconcileBudget | undefined): () => boolean {
 
 async function reconcileService(deps: GantryDeps, service: ManagedService, now: number): Promise<Effect[]> {
   const effects: Effect[] = [];
-  effects.push(...(await recoverStaleClaim(deps, service.serviceArn)));
-  effects.push(...(await settleActiveOperation(deps, service.serviceArn)));
-  effects.push(...(await reportStuckOperation(deps, service)));
+  // A claim, an operation or a waiting digest on the slot is what these three act on: a service
+  // whose slot holds none (most of a fleet, most of the time) costs one read, not three.
+  const slot = await deps.ledger.getSlot(service.serviceArn);
+  if (slot?.activeOperationId || slot?.waitingDigest) {
+    effects.push(...(await recoverStaleClaim(deps, service.serviceArn)));
+    effects.push(...(await settleActiveOperation(deps, service.serviceArn)));
+    effects.push(...(await reportStuckOperation(deps, service)));
+  }
   if (service.status === "CREATE_FAILED") effects.push(...(await recoverCreateFailed(deps, service)));
   if (service.status === "PAUSED" || service.status === "RUNNING")
     effects.push(...(await handlePaused(deps, service)));

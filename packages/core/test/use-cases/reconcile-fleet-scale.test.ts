@@ -57,6 +57,22 @@ describe("reconciler at fleet scale (1,000 services, App Runner call budget)", (
     expect(h.appRunner.calls.map((call) => call.method)).toEqual(["listManagedServices"]);
   });
 
+  it("an idle service costs the reconciler few ledger reads: the slot is read once, not once per check", async () => {
+    const h = coreHarness();
+    for (let index = 0; index < FLEET; index++) {
+      h.appRunner.addService({ name: name(index), image: `${REGISTRY}/app-${index}:prod` });
+    }
+    let reads = 0;
+    h.ledger.beforeEach = async () => {
+      reads++;
+    };
+
+    await reconcile(h.deps, budgetOf(h));
+
+    // The slot, the releases (twice: lost retries, then scans), the service record (pause, recovery).
+    expect(reads / FLEET).toBeLessThanOrEqual(5.01);
+  });
+
   it("lost events on every service: each run stays within its budget, and consecutive runs settle them all", async () => {
     const h = coreHarness();
     const fleet = await deployedFleet(h);

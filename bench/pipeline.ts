@@ -161,7 +161,7 @@ export async function runPipeline(options: {
       bursts,
       notes: [
         "Services follow their current tag (app-<n>:prod); one digest in ten has a CRITICAL finding and is blocked.",
-        "Discovery walks the fleet once per instance per minute (ListServices, then ListTagsForResource and DescribeService per service); a service the instance deployed is re-described alone.",
+        "Discovery walks the fleet about once a minute, shared by every instance through the fleet index in the ledger (ListServices and the tagging API; DescribeService only where a service changed); a service the instance deployed is re-described alone. Rows measured before 2026-12-04 walked once per instance per minute, with ListTagsForResource and DescribeService per service.",
         "Each instance (worker, and the sandbox's own handlers) has its own token bucket, as each Lambda container does: the sustained ceiling is rate × instances, plus one burst of 2 × rate per instance.",
         "The issue's 10,000 pairs over 500 services run with --full (about 42 minutes here) or with --pairs 10000 --services 500.",
         "The sandbox Slack subscriber runs on the same virtual clock as everything else: after a large burst, settle() spends most of its time delivering notifications, which delays the App Runner events that finish the last deploys (production runs Slack in its own Lambda).",

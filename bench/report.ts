@@ -1,4 +1,5 @@
 /** Renders bench/results.json as the Markdown tables of bench/README.md (and the console). */
+import type { CallCount } from "./fleet.ts";
 import type { LoadDuring } from "./machine.ts";
 import type { BenchResults, Section } from "./run.ts";
 import { formatBytes, markdownTable } from "./stats.ts";
@@ -190,6 +191,59 @@ export function renderReport(results: BenchResults): string {
             .map(([state, count]) => `${state} ${count}`)
             .join(", ") + (burst.openReleases > 0 ? ` (**${burst.openReleases} open**)` : ""),
           `${burst.retries} / ${burst.deadLetters}`,
+        ]),
+      ),
+      "",
+      ...r.notes.map((note) => `- ${note}`),
+      "",
+    );
+  }
+  const fleet = results.fleet;
+  if (fleet) {
+    const r = fleet.result;
+    const calls = (row: CallCount) =>
+      row.appRunnerCalls === 0
+        ? "0"
+        : `${row.appRunnerCalls.toLocaleString("en")} (${Object.entries(row.byOperation)
+            .map(([op, count]) => `${op} ${count.toLocaleString("en")}`)
+            .join(", ")})`;
+    parts.push(
+      ...heading(`Fleet scale (${r.services.toLocaleString("en")} managed services, sandbox)`, fleet),
+      "Discovery (which services are managed, and what they run):",
+      "",
+      markdownTable(
+        ["case", "App Runner calls", "tagging API calls", "wall", `at ${r.rate}/s`],
+        r.discovery.map((row) => [
+          row.case,
+          calls(row),
+          row.taggingCalls,
+          `${row.wallSeconds} s`,
+          row.stopwatchAt5PerSecondSeconds === undefined
+            ? `**${row.at5PerSecondSeconds} s**`
+            : `**${row.stopwatchAt5PerSecondSeconds} s** (stopwatch)`,
+        ]),
+      ),
+      "",
+      `Reconciler runs (budget for a ${r.reconcileTimeoutSeconds} s Lambda at ${r.rate} calls/s; each run 5 min after the last):`,
+      "",
+      markdownTable(
+        [
+          "case",
+          "run",
+          "App Runner calls (budget)",
+          "wall",
+          `at ${r.rate}/s`,
+          `within ${r.reconcileTimeoutSeconds} s`,
+          "lost operations still open",
+        ],
+        r.reconcile.map((row) => [
+          row.case,
+          row.run,
+          `${calls(row)} (${row.budgetCalls.toLocaleString("en")})`,
+          `${row.wallSeconds} s`,
+          `**${row.at5PerSecondSeconds} s**`,
+          yes(row.at5PerSecondSeconds <= r.reconcileTimeoutSeconds),
+          row.openAfter,
         ]),
       ),
       "",

@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { type ColdStartResult, runColdStart } from "./cold-start.ts";
 import { type DecisionsResult, runDecisions } from "./decisions.ts";
+import { type FleetResult, runFleet } from "./fleet.ts";
 import { describeMachine, type LoadDuring, type Machine, sampleLoad } from "./machine.ts";
 import { type BurstResult, type BurstShape, type PipelineResult, runPipeline } from "./pipeline.ts";
 import { renderReport } from "./report.ts";
@@ -16,7 +17,7 @@ import { renderReport } from "./report.ts";
 const BENCH_DIR = resolve(import.meta.dirname);
 const RESULTS_FILE = join(BENCH_DIR, "results.json");
 const README_FILE = join(BENCH_DIR, "README.md");
-const NAMES = ["cold-start", "decisions", "pipeline"] as const;
+const NAMES = ["cold-start", "decisions", "pipeline", "fleet"] as const;
 type BenchName = (typeof NAMES)[number];
 
 export interface Section<T> {
@@ -33,6 +34,7 @@ export interface BenchResults {
   "cold-start"?: Section<ColdStartResult>;
   decisions?: Section<DecisionsResult>;
   pipeline?: Section<PipelineResult>;
+  fleet?: Section<FleetResult>;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -122,6 +124,8 @@ async function main(argv: string[]): Promise<number> {
       );
     } else if (name === "decisions") {
       results.decisions = section(await runDecisions({ quick: values.quick, log }));
+    } else if (name === "fleet") {
+      results.fleet = section(await runFleet({ quick: values.quick, log }));
     } else {
       const fresh = section(
         await runPipeline({ quick: values.quick, full: values.full, ...(shape ? { shape } : {}), log }),

@@ -4,6 +4,7 @@ export * from "./gantry-handlers.ts";
 export * from "./handler.ts";
 export * from "./lambda-entry.ts";
 export * from "./observability.ts";
+export * from "./reconcile-budget.ts";
 export * from "./runtime-config.ts";
 export * from "./slack-config.ts";
 export * from "./slack-handlers.ts";

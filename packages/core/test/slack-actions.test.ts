@@ -11,7 +11,6 @@ import {
   encodeActionValue,
   type Headline,
   headlineActions,
-  onAppRunnerEvent,
   onImagePushed,
   onImageScanned,
   parseActionValue,
@@ -24,6 +23,7 @@ import {
   coreHarness,
   digestOf,
   interleave,
+  operationEnded,
   pushed,
   REGISTRY,
   scanned,
@@ -32,21 +32,6 @@ import {
 const MINUTE = 60_000;
 const ACTOR = "avery (Slack U0APPROVER)";
 const [G1, G2, BAD, NEXT] = [digestOf("g1"), digestOf("g2"), digestOf("bad"), digestOf("next")];
-
-function operationEnded(h: CoreHarness, serviceArn: string) {
-  return onAppRunnerEvent(h.deps, {
-    kind: "apprunner-operation-status-changed",
-    eventId: `op-${h.clock.now().toISOString()}`,
-    account: "111122223333",
-    region: "us-east-1",
-    time: h.clock.now(),
-    serviceArn,
-    serviceName: "web",
-    serviceId: serviceArn.split("/").at(-1) ?? "",
-    operationStatus: "UpdateServiceCompletedSuccessfully",
-    outcome: "succeeded",
-  });
-}
 
 /** Push, scan, deploy, and end the operation with `status`. */
 async function release(

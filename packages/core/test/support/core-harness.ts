@@ -1,12 +1,15 @@
 import { classifyError } from "../../../runtime/src/error-classifier.ts";
 import {
+  type AppRunnerOperationStatusChanged,
   type Clock,
+  type Effect,
   type Finding,
   type GantryConfigInput,
   type GantryDeps,
   type ImagePushed,
   type ImageScanCompleted,
   type LogsPort,
+  onAppRunnerEvent,
   parseGantryConfig,
   type RetryJob,
   type ScanEvidence,
@@ -164,4 +167,29 @@ export function interleave(harness: CoreHarness, seed: number, maxTurns = 3): vo
   };
   harness.ledger.beforeEach = pause;
   harness.appRunner.beforeEach = pause;
+}
+
+/**
+ * App Runner's "operation ended" event for a service, as the apprunner-event function receives it
+ * (no operation id: Gantry looks the operation up). Succeeded unless told otherwise.
+ */
+export function operationEnded(
+  harness: CoreHarness,
+  serviceArn: string,
+  ended: Pick<AppRunnerOperationStatusChanged, "operationStatus" | "outcome"> = {
+    operationStatus: "UpdateServiceCompletedSuccessfully",
+    outcome: "succeeded",
+  },
+): Promise<Effect[]> {
+  return onAppRunnerEvent(harness.deps, {
+    kind: "apprunner-operation-status-changed",
+    eventId: `op-${harness.clock.now().toISOString()}`,
+    account: ACCOUNT,
+    region: REGION,
+    time: harness.clock.now(),
+    serviceArn,
+    serviceName: serviceArn.split("/").at(-2) ?? "",
+    serviceId: serviceArn.split("/").at(-1) ?? "",
+    ...ended,
+  });
 }

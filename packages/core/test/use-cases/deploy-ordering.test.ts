@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { onAppRunnerEvent, onImagePushed, onImageScanned } from "../../src/index.ts";
+import { onImagePushed, onImageScanned } from "../../src/index.ts";
 import {
   type CoreHarness,
   coreHarness,
   digestOf,
+  operationEnded,
   pushed,
   REGISTRY,
   scanned,
@@ -17,21 +18,6 @@ function setup(): CoreHarness & { serviceArn: string } {
   return { ...harness, serviceArn };
 }
 
-function statusEvent(harness: CoreHarness, serviceArn: string) {
-  return onAppRunnerEvent(harness.deps, {
-    kind: "apprunner-operation-status-changed",
-    eventId: `op-${harness.clock.now().toISOString()}`,
-    account: "111122223333",
-    region: "us-east-1",
-    time: harness.clock.now(),
-    serviceArn,
-    serviceName: "web",
-    serviceId: serviceArn.split("/").at(-1) ?? "",
-    operationStatus: "UpdateServiceCompletedSuccessfully",
-    outcome: "succeeded",
-  });
-}
-
 describe("deploy ordering", () => {
   it("deploys a clean push by digest and records the outcome (harness smoke test)", async () => {
     const h = setup();
@@ -42,7 +28,7 @@ describe("deploy ordering", () => {
     expect(h.appRunner.deploysOf(h.serviceArn)).toEqual([`${REGISTRY}/web@${digest}`]);
     h.clock.advance(5 * MINUTE);
     h.appRunner.finish(h.serviceArn, "SUCCEEDED");
-    await statusEvent(h, h.serviceArn);
+    await operationEnded(h, h.serviceArn);
     expect((await h.ledger.getRelease(h.serviceArn, digest))?.state).toBe("deployed");
   });
 
@@ -73,7 +59,7 @@ describe("deploy ordering", () => {
     expect((await h.ledger.getSlot(h.serviceArn))?.waitingDigest).toBe(newer);
 
     h.appRunner.finish(h.serviceArn, "SUCCEEDED");
-    await statusEvent(h, h.serviceArn);
+    await operationEnded(h, h.serviceArn);
     expect(h.appRunner.deploysOf(h.serviceArn).at(-1)).toBe(`${REGISTRY}/web@${newer}`);
     expect(h.appRunner.deploysOf(h.serviceArn)).not.toContain(`${REGISTRY}/web@${older}`);
   });
@@ -112,7 +98,7 @@ describe("deploy ordering", () => {
       scanned({ repository: "web", digest: newer, time: h.clock.advance(MINUTE) }),
     );
     h.appRunner.finish(h.serviceArn, "SUCCEEDED");
-    await statusEvent(h, h.serviceArn);
+    await operationEnded(h, h.serviceArn);
     expect((await h.ledger.getRelease(h.serviceArn, newer))?.state).toBe("deployed");
 
     const late = await onImageScanned(

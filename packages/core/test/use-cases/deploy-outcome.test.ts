@@ -1,13 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { onAppRunnerEvent, onImagePushed, onImageScanned } from "../../src/index.ts";
-import {
-  type CoreHarness,
-  coreHarness,
-  digestOf,
-  pushed,
-  REGISTRY,
-  scanned,
-} from "../support/core-harness.ts";
+import { onImagePushed, onImageScanned } from "../../src/index.ts";
+import { coreHarness, digestOf, operationEnded, pushed, REGISTRY, scanned } from "../support/core-harness.ts";
 
 const MINUTE = 60_000;
 
@@ -24,23 +17,8 @@ async function failedDeploy(port: number | undefined, logs: string[]) {
   h.logs.lines.set("web", logs);
   h.clock.advance(5 * MINUTE);
   h.appRunner.finish(serviceArn, "ROLLBACK_SUCCEEDED");
-  await ended(h, serviceArn);
+  await operationEnded(h, serviceArn, { operationStatus: "UpdateServiceFailed", outcome: "failed" });
   return (await h.ledger.getRelease(serviceArn, digest))?.failure;
-}
-
-function ended(h: CoreHarness, serviceArn: string) {
-  return onAppRunnerEvent(h.deps, {
-    kind: "apprunner-operation-status-changed",
-    eventId: `op-${h.clock.now().toISOString()}`,
-    account: "111122223333",
-    region: "us-east-1",
-    time: h.clock.now(),
-    serviceArn,
-    serviceName: "web",
-    serviceId: serviceArn.split("/").at(-1) ?? "",
-    operationStatus: "UpdateServiceFailed",
-    outcome: "failed",
-  });
 }
 
 describe("a failed deploy's cause is judged against the service's own port", () => {

@@ -3,16 +3,15 @@ import { describe, expect, it } from "vitest";
 import {
   type Effect,
   LedgerConflictError,
-  onAppRunnerEvent,
   onImagePushed,
   onImageScanned,
   seededRandom,
 } from "../../src/index.ts";
 import {
-  type CoreHarness,
   coreHarness,
   digestOf,
   interleave,
+  operationEnded,
   pushed,
   REGISTRY,
   scanned,
@@ -84,21 +83,6 @@ async function deliverUntilDone(deliveries: (() => Promise<unknown>)[]): Promise
     const results = await Promise.allSettled(pending.map((deliver) => deliver()));
     pending = pending.filter((_, index) => results[index]?.status === "rejected");
   }
-}
-
-function operationEnded(h: CoreHarness, serviceArn: string) {
-  return onAppRunnerEvent(h.deps, {
-    kind: "apprunner-operation-status-changed",
-    eventId: `op-${h.clock.now().toISOString()}`,
-    account: "111122223333",
-    region: "us-east-1",
-    time: h.clock.now(),
-    serviceArn,
-    serviceName: "web",
-    serviceId: serviceArn.split("/").at(-1) ?? "",
-    operationStatus: "UpdateServiceCompletedSuccessfully",
-    outcome: "succeeded",
-  });
 }
 
 describe("deploy slot under concurrent approvals", () => {

@@ -1,30 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { onAppRunnerEvent, onImagePushed, onImageScanned, onRetryDue } from "../../src/index.ts";
+import { onImagePushed, onImageScanned, onRetryDue } from "../../src/index.ts";
 import {
   type CoreHarness,
   coreHarness,
   digestOf,
+  operationEnded,
   pushed,
   REGISTRY,
   scanned,
 } from "../support/core-harness.ts";
 
 const MINUTE = 60_000;
-
-function operationEnded(h: CoreHarness, serviceArn: string) {
-  return onAppRunnerEvent(h.deps, {
-    kind: "apprunner-operation-status-changed",
-    eventId: `op-${h.clock.now().toISOString()}`,
-    account: "111122223333",
-    region: "us-east-1",
-    time: h.clock.now(),
-    serviceArn,
-    serviceName: "web",
-    serviceId: serviceArn.split("/").at(-1) ?? "",
-    operationStatus: "UpdateServiceCompletedSuccessfully",
-    outcome: "succeeded",
-  });
-}
 
 function unmanage(h: CoreHarness, serviceArn: string) {
   const service = h.appRunner.services.get(serviceArn);

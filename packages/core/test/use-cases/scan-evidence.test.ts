@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { onAppRunnerEvent, onImagePushed, onImageScanned } from "../../src/index.ts";
+import { onImagePushed, onImageScanned } from "../../src/index.ts";
 import {
   type CoreHarness,
   coreHarness,
   digestOf,
   NO_FINDINGS,
+  operationEnded,
   pushed,
   REGISTRY,
   scanned,
@@ -17,21 +18,6 @@ function setup(config = {}): CoreHarness & { serviceArn: string } {
   const harness = coreHarness(config);
   const { serviceArn } = harness.appRunner.addService({ name: "web", image: `${REGISTRY}/web:prod` });
   return { ...harness, serviceArn };
-}
-
-function operationEnded(h: CoreHarness, serviceArn: string) {
-  return onAppRunnerEvent(h.deps, {
-    kind: "apprunner-operation-status-changed",
-    eventId: `op-${h.clock.now().toISOString()}`,
-    account: "111122223333",
-    region: "us-east-1",
-    time: h.clock.now(),
-    serviceArn,
-    serviceName: "web",
-    serviceId: serviceArn.split("/").at(-1) ?? "",
-    operationStatus: "UpdateServiceCompletedSuccessfully",
-    outcome: "succeeded",
-  });
 }
 
 /** v1 is deploying, so the digest under test is approved and waits for the slot. */

@@ -9,4 +9,5 @@ export * from "./runtime-config.ts";
 export * from "./slack-config.ts";
 export * from "./slack-handlers.ts";
 export * from "./slack-request-verifier.ts";
+export * from "./sst-secrets.ts";
 export * from "./uploads/index.ts";

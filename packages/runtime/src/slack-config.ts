@@ -110,22 +110,6 @@ export function parseSlackConfig(env: Env, readSecret: SecretReader): SlackRunti
   });
 }
 
-/**
- * Lambda reads secrets through SST's `Resource` (linked `sst.Secret`s); pass it in from the
- * function file, so the runtime itself never imports the SST SDK. An unlinked or empty secret reads
- * as unset.
- */
-export function sstSecretReader(resource: unknown): SecretReader {
-  return (name) => {
-    try {
-      const value = (resource as Record<string, { value?: unknown } | undefined>)[name]?.value;
-      return typeof value === "string" && value !== "" ? value : undefined;
-    } catch {
-      return undefined;
-    }
-  };
-}
-
 /** For the CLI against a stage: GANTRY_SLACK_BOT_TOKEN, GANTRY_SLACK_WEBHOOK_URL, GANTRY_SLACK_SIGNING_SECRET. */
 export function envSecretReader(env: Env): SecretReader {
   const names: Record<SlackSecretName, string> = {

@@ -1,6 +1,7 @@
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
-import { envSecretReader, parseSlackConfig, SlackConfigError, sstSecretReader } from "../src/slack-config.ts";
+import { envSecretReader, parseSlackConfig, SlackConfigError } from "../src/slack-config.ts";
+import { sstSecretReader } from "../src/sst-secrets.ts";
 
 const TOKEN = "xoxb-1111-2222-SECRETTOKENVALUE";
 const WEBHOOK = "https://hooks.slack.com/services/T0001/B0002/WEBHOOKSECRET";

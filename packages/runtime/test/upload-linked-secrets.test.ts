@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import {
-  linkedSecretReader,
   parseUploadCompletedConfig,
   parseUploadPresignConfig,
   RuntimeConfigError,
+  sstSecretReader,
   withLinkedUploadSecrets,
 } from "../src/index.ts";
 
@@ -26,7 +26,7 @@ const resource = new Proxy(
     },
   },
 );
-const read = linkedSecretReader(resource);
+const read = sstSecretReader(resource);
 
 const presignEnv = {
   AWS_REGION: "eu-west-1",

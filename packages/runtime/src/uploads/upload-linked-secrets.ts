@@ -1,4 +1,5 @@
 import { type Env, RuntimeConfigError } from "../runtime-config.ts";
+import type { NamedSecretReader } from "../sst-secrets.ts";
 
 /**
  * The upload functions' secrets are linked SST secrets (encrypted into the function's bundle, read
@@ -6,29 +7,15 @@ import { type Env, RuntimeConfigError } from "../runtime-config.ts";
  * configuration could read. The environment only names the linked secret that holds each value
  * (infra/uploads.ts); this fills in the variables `parseUploadPresignConfig` and
  * `parseUploadCompletedConfig` validate. Problems name the variable and the secret, never a value.
+ * Functions read them with `sstSecretReader` (sst-secrets.ts).
  */
-export type LinkedSecretReader = (name: string) => string | undefined;
-
-/** SST's `Resource` (pass it in from the function file, so the runtime never imports the SST SDK). */
-export function linkedSecretReader(resource: unknown): LinkedSecretReader {
-  return (name) => {
-    try {
-      const value = (resource as Record<string, { value?: unknown } | undefined>)[name]?.value;
-      return typeof value === "string" && value !== "" ? value : undefined;
-    } catch {
-      // SST's Resource throws for a name that is not linked.
-      return undefined;
-    }
-  };
-}
-
 const SINGLE = [
   ["GANTRY_UPLOAD_AUTH_KEY", "GANTRY_UPLOAD_AUTH_KEY_SECRET"],
   ["GANTRY_UPLOAD_TOKEN_KEY", "GANTRY_UPLOAD_TOKEN_KEY_SECRET"],
 ] as const;
 const WEBHOOK_SECRET_NAMES = "GANTRY_UPLOAD_WEBHOOK_SECRET_NAMES";
 
-export function withLinkedUploadSecrets(env: Env, read: LinkedSecretReader): Env {
+export function withLinkedUploadSecrets(env: Env, read: NamedSecretReader): Env {
   const resolved: Record<string, string | undefined> = { ...env };
   const problems: string[] = [];
   const lookUp = (variable: string, secret: string) => {

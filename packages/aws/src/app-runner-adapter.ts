@@ -24,7 +24,7 @@ import {
   type ServiceSpecSnapshot,
   TAG_MANAGED,
 } from "@gantry/core";
-import { FleetDiscovery, type FleetDiscoveryOptions } from "./fleet-discovery.ts";
+import { FleetDiscovery, type FleetDiscoveryOptions, toManaged } from "./fleet-discovery.ts";
 
 /**
  * App Runner behind the core's port. Discovery (`FleetDiscovery`: ListServices, the tagging API,
@@ -411,17 +411,4 @@ function required(value: string | undefined, operation: string, subject: string)
 function sourceOf(service: Service): SourceConfiguration {
   if (!service.SourceConfiguration) throw new Error(`${service.ServiceName} has no SourceConfiguration`);
   return service.SourceConfiguration;
-}
-
-function toManaged(service: Service, tags: Record<string, string>): ManagedService {
-  const port = service.SourceConfiguration?.ImageRepository?.ImageConfiguration?.Port;
-  return {
-    serviceArn: service.ServiceArn ?? "",
-    serviceName: service.ServiceName ?? "",
-    status: service.Status ?? "",
-    imageIdentifier: service.SourceConfiguration?.ImageRepository?.ImageIdentifier ?? "",
-    autoDeploymentsEnabled: service.SourceConfiguration?.AutoDeploymentsEnabled ?? false,
-    tags,
-    ...(port ? { port: Number(port) } : {}),
-  };
 }

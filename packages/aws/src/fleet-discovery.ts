@@ -195,14 +195,23 @@ function indexed(
   updatedAt: string | undefined,
 ): IndexedService {
   return {
+    ...toManaged(service, tags),
+    // DescribeService's own UpdatedAt is the newest; the summary's is the fallback.
+    updatedAt: service.UpdatedAt?.toISOString() ?? updatedAt ?? new Date(0).toISOString(),
+  };
+}
+
+/** What Gantry keeps of a described service (ports.ts ManagedService). */
+export function toManaged(service: Service, tags: Record<string, string>): ManagedService {
+  const port = service.SourceConfiguration?.ImageRepository?.ImageConfiguration?.Port;
+  return {
     serviceArn: service.ServiceArn ?? "",
     serviceName: service.ServiceName ?? "",
     status: service.Status ?? "",
     imageIdentifier: service.SourceConfiguration?.ImageRepository?.ImageIdentifier ?? "",
     autoDeploymentsEnabled: service.SourceConfiguration?.AutoDeploymentsEnabled ?? false,
     tags,
-    // DescribeService's own UpdatedAt is the newest; the summary's is the fallback.
-    updatedAt: service.UpdatedAt?.toISOString() ?? updatedAt ?? new Date(0).toISOString(),
+    ...(port ? { port: Number(port) } : {}),
   };
 }
 
@@ -221,6 +230,7 @@ function sameEntry(a: IndexedService, b: IndexedService): boolean {
     a.status === b.status &&
     a.imageIdentifier === b.imageIdentifier &&
     a.autoDeploymentsEnabled === b.autoDeploymentsEnabled &&
+    a.port === b.port &&
     a.updatedAt === b.updatedAt &&
     tagsOf(a) === tagsOf(b)
   );

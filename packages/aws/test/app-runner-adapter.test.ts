@@ -128,6 +128,8 @@ describe("AppRunnerAdapter", () => {
         status: "RUNNING",
         imageIdentifier: `${registry}/web:prod`,
         autoDeploymentsEnabled: true,
+        // ImageConfiguration.Port, which the failure diagnosis judges the app's port against.
+        port: 3000,
         tags: { "gantry:managed": "true" },
       },
     ]);

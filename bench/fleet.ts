@@ -19,6 +19,7 @@
 import { createHash } from "node:crypto";
 import type { Effect } from "@gantry/core";
 import type { Sandbox } from "@gantry/local";
+import { quietPowertoolsWarnings } from "./machine.ts";
 import { round } from "./stats.ts";
 
 /** GANTRY_APPRUNNER_MAX_RPS's default, and the bucket's burst (twice the rate). */
@@ -81,16 +82,7 @@ export async function runFleet(options: {
   const { reconcile } = await import("@gantry/core");
   const { AppRunnerAdapter } = await import("@gantry/aws");
   const { AppRunnerClient } = await import("@aws-sdk/client-apprunner");
-  const warn = console.warn;
-  console.warn = (...args: unknown[]) => {
-    const text = String(args[0] ?? "");
-    if (
-      text.startsWith('Dimension "handler" has already been added') ||
-      text.startsWith("No application metrics")
-    )
-      return;
-    warn(...args);
-  };
+  const restoreWarnings = quietPowertoolsWarnings();
   const dynamodb = await startDynamoDbLocal();
   const sandbox: Sandbox = await Sandbox.start({ dynamodbEndpoint: dynamodb.endpoint, slack: false });
   try {
@@ -234,7 +226,7 @@ export async function runFleet(options: {
       ],
     };
   } finally {
-    console.warn = warn;
+    restoreWarnings();
     await sandbox.stop();
     await dynamodb.stop();
   }

@@ -58,3 +58,24 @@ export function sampleLoad(): () => LoadDuring {
     };
   };
 }
+
+/**
+ * Powertools' module-level Metrics is shared by the concurrent invocations of one benchmark process
+ * (in Lambda a container runs one at a time), and it warns about that on every invocation. The
+ * warnings say nothing about Gantry; they would drown the progress lines. Returns the undo.
+ */
+export function quietPowertoolsWarnings(): () => void {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    const text = String(args[0] ?? "");
+    if (
+      text.startsWith('Dimension "handler" has already been added') ||
+      text.startsWith("No application metrics")
+    )
+      return;
+    warn(...args);
+  };
+  return () => {
+    console.warn = warn;
+  };
+}

@@ -21,7 +21,7 @@ import { createHash } from "node:crypto";
 import type { Effect } from "@gantry/core";
 import type { EventBridgeEvent } from "@gantry/events";
 import type { Sandbox } from "@gantry/local";
-import { type LoadDuring, sampleLoad } from "./machine.ts";
+import { type LoadDuring, quietPowertoolsWarnings, sampleLoad } from "./machine.ts";
 import { peakRatePerSecond, percentile, round } from "./stats.ts";
 
 export interface BurstResult {
@@ -108,19 +108,7 @@ export async function runPipeline(options: {
   process.env.POWERTOOLS_LOG_LEVEL ??= "ERROR";
   process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
   const { startDynamoDbLocal } = await import("@gantry/local");
-  // Powertools' module-level Metrics is shared by the concurrent invocations of this one process
-  // (in Lambda a container runs one at a time), and it warns about that on every invocation. The
-  // warnings say nothing about Gantry; they would drown the progress lines.
-  const warn = console.warn;
-  console.warn = (...args: unknown[]) => {
-    const text = String(args[0] ?? "");
-    if (
-      text.startsWith('Dimension "handler" has already been added') ||
-      text.startsWith("No application metrics")
-    )
-      return;
-    warn(...args);
-  };
+  const restoreWarnings = quietPowertoolsWarnings();
 
   // One worker is the sandbox bus's own pace (one invocation at a time); eight is a small Lambda
   // concurrency that two cores can still serve next to DynamoDB Local.
@@ -168,7 +156,7 @@ export async function runPipeline(options: {
       ],
     };
   } finally {
-    console.warn = warn;
+    restoreWarnings();
     await dynamodb.stop();
   }
 }

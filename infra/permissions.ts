@@ -221,26 +221,20 @@ export const deliverFailures: Permission = { actions: ["sqs:SendMessage"], resou
  * function may) is granted in `functions.ts` with `scheduleRetries` from `recovery.ts`, together
  * with the environment it needs.
  */
+/** Push and scan both run the gate and deploy: a scan that arrived before its push makes the push handler decide. */
+const gateAndDeploy: Permission[] = [
+  listServices,
+  findTaggedServices,
+  ...deployServices,
+  passAccessRoles,
+  readImages,
+  readFindings,
+  readAppRunnerLogs,
+];
+
 export const permissions = {
-  // A scan that arrived before its push makes the push handler decide and deploy.
-  "image-push": [
-    listServices,
-    findTaggedServices,
-    ...deployServices,
-    passAccessRoles,
-    readImages,
-    readFindings,
-    readAppRunnerLogs,
-  ],
-  "image-scan": [
-    listServices,
-    findTaggedServices,
-    ...deployServices,
-    passAccessRoles,
-    readImages,
-    readFindings,
-    readAppRunnerLogs,
-  ],
+  "image-push": gateAndDeploy,
+  "image-scan": gateAndDeploy,
   "apprunner-event": [...operateServices, passAccessRoles, ...passInstanceRoles, readAppRunnerLogs],
   retry: [...deployServices, passAccessRoles, readAppRunnerLogs],
   reconcile: [

@@ -7,7 +7,6 @@ import {
   DescribeCustomDomainsCommand,
   DescribeServiceCommand,
   ListOperationsCommand,
-  ListTagsForResourceCommand,
   ResumeServiceCommand,
   type Service,
   type SourceConfiguration,
@@ -24,7 +23,7 @@ import {
   type ServiceSpecSnapshot,
   TAG_MANAGED,
 } from "@gantry/core";
-import { FleetDiscovery, type FleetDiscoveryOptions, toManaged } from "./fleet-discovery.ts";
+import { FleetDiscovery, type FleetDiscoveryOptions, listServiceTags, toManaged } from "./fleet-discovery.ts";
 
 /**
  * App Runner behind the core's port. Discovery (`FleetDiscovery`: ListServices, the tagging API,
@@ -264,11 +263,8 @@ export class AppRunnerAdapter implements AppRunnerPort {
     return service;
   }
 
-  async #tags(serviceArn: string): Promise<Record<string, string>> {
-    const { Tags = [] } = await this.client.send(new ListTagsForResourceCommand({ ResourceArn: serviceArn }));
-    return Object.fromEntries(
-      Tags.filter((tag) => tag.Key).map((tag) => [tag.Key as string, tag.Value ?? ""]),
-    );
+  #tags(serviceArn: string): Promise<Record<string, string>> {
+    return listServiceTags(this.client, serviceArn);
   }
 
   async #update(input: UpdateServiceCommandInput): Promise<{ operationId: string }> {

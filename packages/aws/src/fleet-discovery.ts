@@ -173,11 +173,8 @@ export class FleetDiscovery {
     return undefined;
   }
 
-  async #listTags(serviceArn: string): Promise<Record<string, string>> {
-    const { Tags = [] } = await this.client.send(new ListTagsForResourceCommand({ ResourceArn: serviceArn }));
-    return Object.fromEntries(
-      Tags.filter((tag) => tag.Key).map((tag) => [tag.Key as string, tag.Value ?? ""]),
-    );
+  #listTags(serviceArn: string): Promise<Record<string, string>> {
+    return listServiceTags(this.client, serviceArn);
   }
 
   async #describe(serviceArn: string): Promise<Service> {
@@ -234,4 +231,20 @@ function sameEntry(a: IndexedService, b: IndexedService): boolean {
     a.updatedAt === b.updatedAt &&
     tagsOf(a) === tagsOf(b)
   );
+}
+
+/** A tag list (App Runner's or the tagging API's) as a record; keys only, as AWS allows empty values. */
+export function tagRecord(tags: readonly { Key?: string | undefined; Value?: string | undefined }[]) {
+  return Object.fromEntries(
+    tags.filter((tag) => tag.Key).map((tag) => [tag.Key as string, tag.Value ?? ""]),
+  ) as Record<string, string>;
+}
+
+/** ListTagsForResource for one service. */
+export async function listServiceTags(
+  client: AppRunnerClient,
+  serviceArn: string,
+): Promise<Record<string, string>> {
+  const { Tags = [] } = await client.send(new ListTagsForResourceCommand({ ResourceArn: serviceArn }));
+  return tagRecord(Tags);
 }

@@ -3,7 +3,7 @@ import {
   type ResourceGroupsTaggingAPIClient,
 } from "@aws-sdk/client-resource-groups-tagging-api";
 import { TAG_MANAGED } from "@gantry/core";
-import type { ManagedTagsPort } from "./fleet-discovery.ts";
+import { type ManagedTagsPort, tagRecord } from "./fleet-discovery.ts";
 
 /** GetResources returns at most 100 resources per call (`ResourcesPerPage`, 1–100). */
 const GET_RESOURCES_PAGE = 100;
@@ -36,12 +36,7 @@ export class ManagedTagsAdapter implements ManagedTagsPort {
       );
       for (const mapping of page.ResourceTagMappingList ?? []) {
         if (!mapping.ResourceARN) continue;
-        managed.set(
-          mapping.ResourceARN,
-          Object.fromEntries(
-            (mapping.Tags ?? []).filter((tag) => tag.Key).map((tag) => [tag.Key as string, tag.Value ?? ""]),
-          ),
-        );
+        managed.set(mapping.ResourceARN, tagRecord(mapping.Tags ?? []));
       }
       // The last page answers with an empty token ("null" in the API reference).
       PaginationToken = page.PaginationToken || undefined;

@@ -2,6 +2,7 @@ import type { Effect } from "../effects.ts";
 import type { GantryDeps, ManagedService } from "../ports.ts";
 import { onRetryDue, recoverStaleClaim } from "./deploy-slot.ts";
 import { expireScanTimeouts } from "./gated-deploy.ts";
+import { Isolation } from "./isolation.ts";
 import { settleActiveOperation } from "./operation-events.ts";
 import { handlePaused } from "./pause.ts";
 import { completeRecovery, recoverCreateFailed, reportStuckOperation, resumeRecreates } from "./recovery.ts";
@@ -50,12 +51,12 @@ const NEEDS_ATTENTION = new Set(["CREATE_FAILED", "PAUSED"]);
  */
 export async function reconcile(deps: GantryDeps, budget?: ReconcileBudget): Promise<Effect[]> {
   const allowsAnother = spending(budget);
+  const isolated = new Isolation(deps);
   // Recreates in flight: App Runner no longer lists their deleted services; the ledger has them.
-  const recreates = await resumeRecreates(deps);
+  await resumeRecreates(deps, isolated);
   const services = await deps.appRunner.listManagedServices();
   const cursor = await deps.ledger.reconcileCursor();
   const { first, rotation } = reconcileOrder(services, cursor);
-  const isolated = new Isolation(deps);
   const now = deps.clock.now().getTime();
   let reached: string | undefined;
   for (const service of [...first, ...rotation]) {
@@ -71,7 +72,7 @@ export async function reconcile(deps: GantryDeps, budget?: ReconcileBudget): Pro
     if (!first.includes(service)) reached = service.serviceArn;
   }
   if (reached && reached !== cursor) await deps.ledger.saveReconcileCursor(reached);
-  return [...recreates, ...isolated.effects()];
+  return isolated.effects();
 }
 
 /** Services needing attention first; then the rest in ARN order, starting after the cursor. */
@@ -124,56 +125,4 @@ async function reconcileService(deps: GantryDeps, service: ManagedService, now: 
     );
   }
   return effects;
-}
-
-/**
- * Runs one service's reconciliation at a time and keeps going past failures. A failure nobody can
- * wait out (permissions, a bad spec, a bug) becomes an `error` effect for that service; transient
- * ones (throttling, 5xx) are counted into one warning, as the next run tries them again.
- */
-class Isolation {
-  readonly #effects: Effect[] = [];
-  readonly #transient = new Map<string, string>();
-
-  constructor(private readonly deps: GantryDeps) {}
-
-  async run(service: ManagedService, work: () => Promise<Effect[]>): Promise<void> {
-    try {
-      this.#effects.push(...(await work()));
-    } catch (error) {
-      const reason = describeError(error);
-      if (this.deps.isTransient(error)) {
-        this.#transient.set(service.serviceName, reason);
-        return;
-      }
-      this.#effects.push({
-        type: "error",
-        level: "failure",
-        service: service.serviceName,
-        serviceArn: service.serviceArn,
-        reasons: [reason],
-        message: "the reconciler could not check this service; the rest of the fleet was reconciled",
-      });
-    }
-  }
-
-  effects(): Effect[] {
-    if (this.#transient.size === 0) return this.#effects;
-    const names = [...this.#transient.keys()];
-    return [
-      ...this.#effects,
-      {
-        type: "error",
-        level: "warning",
-        reasons: [...new Set(this.#transient.values())].slice(0, 5),
-        message: `${names.length} service(s) skipped on a transient error, tried again on the next run: ${names.slice(0, 10).join(", ")}${names.length > 10 ? ", …" : ""}`,
-      },
-    ];
-  }
-}
-
-function describeError(error: unknown): string {
-  const name = (error as Error)?.name ?? "Error";
-  const message = (error as Error)?.message ?? String(error);
-  return `${name}: ${message}`.slice(0, 500);
 }

@@ -10,6 +10,7 @@ import {
   type ServiceSpecSnapshot,
 } from "../ports.ts";
 import { withConflictRetry } from "./conflict-retry.ts";
+import type { Isolation } from "./isolation.ts";
 
 /** Rebuild once, then recreate; three tries in all, never a loop. */
 export const MAX_RECOVERY_ATTEMPTS = 3;
@@ -256,29 +257,20 @@ export async function continueRecreate(
 
 /**
  * Reconciler step: every recreate in flight, found in the ledger because App Runner no longer lists
- * a deleted service. Each is moved on by itself; one that fails is reported, the others still run.
+ * a deleted service. Each is moved on by itself (`Isolation`): one that fails is reported, the others still run.
  */
-export async function resumeRecreates(deps: GantryDeps): Promise<Effect[]> {
-  const effects: Effect[] = [];
+export async function resumeRecreates(deps: GantryDeps, isolated: Isolation): Promise<void> {
   for (const indexed of await deps.ledger.recreatesInFlight()) {
-    try {
+    const service = {
+      serviceName: indexed.serviceName,
+      serviceArn: indexed.recovery?.oldServiceArn ?? indexed.serviceArn,
+    };
+    await isolated.run(service, async () => {
       // The index may lag the record: act on a consistent read.
       const record = await deps.ledger.getServiceRecord(indexed.serviceName);
-      if (record && recreateInFlight(record)) effects.push(...(await advanceRecreate(deps, record)));
-    } catch (error) {
-      if (deps.isTransient(error)) continue; // the next run tries again
-      effects.push({
-        type: "error",
-        level: "failure",
-        service: indexed.serviceName,
-        serviceArn: indexed.recovery?.oldServiceArn ?? indexed.serviceArn,
-        reasons: [`${(error as Error).name}: ${(error as Error).message}`.slice(0, 500)],
-        message:
-          "the reconciler could not go on with this service's recreate; it tries again on the next run",
-      });
-    }
+      return record && recreateInFlight(record) ? advanceRecreate(deps, record) : [];
+    });
   }
-  return effects;
 }
 
 /**
